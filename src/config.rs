@@ -1,0 +1,142 @@
+//! Settings, from flags or the environment. Every variable:
+//!
+//! | variable                   | default              | meaning |
+//! |----------------------------|----------------------|---------|
+//! | AWARDS_DATABASE_URL        | sqlite://awards.db   | `sqlite://PATH` or `postgres://USER:PASS@HOST:PORT/DB` |
+//! | AWARDS_BIND                | 127.0.0.1:8080       | address to listen on |
+//! | AWARDS_JWT_SECRET          | (required)           | HS256 key, at least 32 bytes; `--dev` makes a random one |
+//! | AWARDS_TOKEN_TTL           | 3600                 | access-token lifetime in seconds |
+//! | AWARDS_POOL_SIZE           | 16                   | database connections |
+//! | AWARDS_WORKERS             | cores                | HTTP worker threads |
+//! | AWARDS_ARGON2_MEMORY_KIB   | 19456                | argon2id memory cost (OWASP: 19 MiB) |
+//! | AWARDS_ARGON2_ITERATIONS   | 2                    | argon2id time cost |
+//! | AWARDS_ARGON2_PARALLELISM  | 1                    | argon2id lanes |
+//! | AWARDS_HASH_WORKERS        | cores                | password hashes computed at once |
+//! | AWARDS_HASH_QUEUE          | 64                   | hashes that may wait; more get 503 |
+//! | AWARDS_AUTH_CACHE_TTL      | 30                   | seconds a node trusts its cached account state |
+//! | AWARDS_JSON_LIMIT          | 65536                | largest JSON body, bytes |
+//! | AWARDS_CSV_LIMIT           | 33554432             | largest CSV upload, bytes |
+//! | AWARDS_LOG                 | info                 | tracing filter (e.g. `awards=debug,info`) |
+//! | AWARDS_LOG_FORMAT          | text                 | `text` or `json` |
+
+use std::fmt;
+
+use clap::Args;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::db::DatabaseUrl;
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseSettings {
+    /// Database URL: sqlite://PATH or postgres://USER:PASS@HOST:PORT/DB.
+    #[arg(long, env = "AWARDS_DATABASE_URL", default_value = "sqlite://awards.db", value_parser = DatabaseUrl::parse)]
+    pub database_url: DatabaseUrl,
+
+    /// Database connections in the pool.
+    #[arg(long, env = "AWARDS_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=512))]
+    pub pool_size: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HashSettings {
+    /// argon2id memory cost in KiB.
+    #[arg(long, env = "AWARDS_ARGON2_MEMORY_KIB", default_value_t = 19 * 1024)]
+    pub argon2_memory_kib: u32,
+
+    /// argon2id iterations.
+    #[arg(long, env = "AWARDS_ARGON2_ITERATIONS", default_value_t = 2)]
+    pub argon2_iterations: u32,
+
+    /// argon2id parallelism.
+    #[arg(long, env = "AWARDS_ARGON2_PARALLELISM", default_value_t = 1)]
+    pub argon2_parallelism: u32,
+
+    /// Password hashes computed at once (default: the number of cores).
+    #[arg(long, env = "AWARDS_HASH_WORKERS")]
+    pub hash_workers: Option<usize>,
+
+    /// Hash requests that may wait for a worker; beyond that the answer is 503.
+    #[arg(long, env = "AWARDS_HASH_QUEUE", default_value_t = 64)]
+    pub hash_queue: usize,
+}
+
+#[derive(Clone, Args)]
+pub struct Settings {
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+
+    #[command(flatten)]
+    pub hashing: HashSettings,
+
+    /// Address to listen on.
+    #[arg(long, env = "AWARDS_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+
+    /// HS256 signing key for access tokens (at least 32 bytes).
+    #[arg(long, env = "AWARDS_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<SecretString>,
+
+    /// Development mode: a random JWT secret when none is set.
+    #[arg(long)]
+    pub dev: bool,
+
+    /// Access-token lifetime in seconds.
+    #[arg(long, env = "AWARDS_TOKEN_TTL", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(60..=7 * 24 * 3600))]
+    pub token_ttl: u64,
+
+    /// HTTP worker threads (default: the number of cores).
+    #[arg(long, env = "AWARDS_WORKERS")]
+    pub workers: Option<usize>,
+
+    /// Seconds a node trusts its cached account state (roles, status, token version).
+    #[arg(long, env = "AWARDS_AUTH_CACHE_TTL", default_value_t = 30)]
+    pub auth_cache_ttl: u64,
+
+    /// Largest JSON body in bytes.
+    #[arg(long, env = "AWARDS_JSON_LIMIT", default_value_t = 64 * 1024)]
+    pub json_limit: usize,
+
+    /// Largest CSV upload in bytes.
+    #[arg(long, env = "AWARDS_CSV_LIMIT", default_value_t = 32 * 1024 * 1024)]
+    pub csv_limit: usize,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &self.database.database_url.redacted())
+            .field("bind", &self.bind)
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "***"))
+            .field("dev", &self.dev)
+            .field("token_ttl", &self.token_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Settings {
+    /// The signing key: the configured one, or in `--dev` a random one.
+    pub fn jwt_key(&self) -> anyhow::Result<SecretString> {
+        match &self.jwt_secret {
+            Some(secret) if secret.expose_secret().len() >= 32 => Ok(secret.clone()),
+            Some(_) => anyhow::bail!("AWARDS_JWT_SECRET must be at least 32 bytes long"),
+            None if self.dev => {
+                use rand::Rng;
+                let bytes: [u8; 32] = rand::thread_rng().gen();
+                Ok(SecretString::from(hex::encode(bytes)))
+            }
+            None => anyhow::bail!(
+                "AWARDS_JWT_SECRET is not set: set it to a random string of 32+ bytes, or run with --dev"
+            ),
+        }
+    }
+
+    pub fn workers(&self) -> usize {
+        self.workers.unwrap_or_else(cores)
+    }
+}
+
+pub fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+}

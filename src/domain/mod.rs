@@ -1,0 +1,6 @@
+//! Pure rules: no I/O, no database, unit-tested on their own.
+
+pub mod account;
+pub mod audit;
+pub mod import;
+pub mod roles;

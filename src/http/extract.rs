@@ -1,0 +1,248 @@
+//! Extractors: who is calling (and may they), the JSON body, the page asked for.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use validator::Validate;
+
+use super::AppState;
+use crate::domain::roles::Role;
+use crate::error::{AppError, AppResult};
+use crate::store::users::User;
+use crate::store::PageRequest;
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = AppResult<T>>>>;
+
+fn state(req: &HttpRequest) -> AppResult<web::Data<AppState>> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("application state is missing")))
+}
+
+/// The signed-in caller: a valid bearer token whose account is active and
+/// whose token version is current (a password change retires older tokens).
+#[derive(Debug, Clone)]
+pub struct AuthUser(pub std::sync::Arc<User>);
+
+impl AuthUser {
+    pub fn id(&self) -> i64 {
+        self.0.id
+    }
+
+    pub fn has(&self, role: Role) -> bool {
+        self.0.roles.contains(&role)
+    }
+
+    pub fn require(self, role: Role) -> AppResult<Self> {
+        if self.has(role) {
+            Ok(self)
+        } else {
+            Err(AppError::forbidden(format!(
+                "this needs the {} role",
+                role.as_str()
+            )))
+        }
+    }
+}
+
+impl std::ops::Deref for AuthUser {
+    type Target = User;
+    fn deref(&self) -> &User {
+        &self.0
+    }
+}
+
+fn bearer(req: &HttpRequest) -> AppResult<String> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| AppError::unauthorized("sign in first: no Authorization header"))?;
+    let text = value
+        .to_str()
+        .map_err(|_| AppError::unauthorized("the Authorization header is not text"))?;
+    match text.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim().to_owned())
+        }
+        _ => Err(AppError::unauthorized(
+            "the Authorization header must be 'Bearer <token>'",
+        )),
+    }
+}
+
+impl FromRequest for AuthUser {
+    type Error = AppError;
+    type Future = BoxFuture<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let found = state(req).and_then(|state| Ok((state, bearer(req)?)));
+        Box::pin(async move {
+            let (state, token) = found?;
+            let claims = state
+                .tokens
+                .verify(&token)
+                .ok_or_else(|| AppError::unauthorized("the token is invalid or has expired"))?;
+            let id: i64 = claims
+                .sub
+                .parse()
+                .map_err(|_| AppError::unauthorized("the token names no user"))?;
+            let user = state.accounts.get(&state.db, id).await?;
+            match user {
+                Some(user) if user.is_active() && user.token_version == claims.tv => {
+                    Ok(AuthUser(user))
+                }
+                Some(user) if !user.is_active() => {
+                    Err(AppError::unauthorized("the account is disabled"))
+                }
+                _ => Err(AppError::unauthorized(
+                    "the token is no longer valid; sign in again",
+                )),
+            }
+        })
+    }
+}
+
+macro_rules! role_extractor {
+    ($name:ident, $role:expr, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Debug, Clone)]
+        pub struct $name(pub AuthUser);
+
+        impl FromRequest for $name {
+            type Error = AppError;
+            type Future = BoxFuture<Self>;
+
+            fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+                let user = AuthUser::from_request(req, payload);
+                Box::pin(async move { user.await?.require($role).map($name) })
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = AuthUser;
+            fn deref(&self) -> &AuthUser {
+                &self.0
+            }
+        }
+    };
+}
+
+role_extractor!(Admin, Role::Admin, "A signed-in admin.");
+
+/// Reads a request body up to `limit` bytes; more is 413.
+pub async fn read_body(payload: &mut Payload, limit: usize) -> AppResult<web::BytesMut> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk
+            .map_err(|e| AppError::bad_request(format!("could not read the request body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(AppError::new(
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("the body is larger than {limit} bytes"),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A JSON body, parsed and validated: malformed JSON is 400, wrong types or
+/// missing fields 422 naming the field, broken rules 422 with field errors.
+#[derive(Debug)]
+pub struct ValidJson<T>(pub T);
+
+impl<T> std::ops::Deref for ValidJson<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> AppResult<T> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let field = if path == "." { "body".to_owned() } else { path };
+                let message = inner.to_string();
+                let message = message
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or(&message)
+                    .to_owned();
+                AppError::invalid_field(&field, message)
+            }
+            _ => AppError::bad_request(format!("malformed JSON: {inner}")),
+        }
+    })?;
+    de.end()
+        .map_err(|e| AppError::bad_request(format!("malformed JSON: {e}")))?;
+    value.validate()?;
+    Ok(value)
+}
+
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
+    type Error = AppError;
+    type Future = BoxFuture<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = state(req).map(|s| s.settings.json_limit);
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if let Some(kind) = content_type.filter(|k| !k.to_ascii_lowercase().contains("json")) {
+                return Err(AppError::new(
+                    actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    format!("expected application/json, got {kind}"),
+                ));
+            }
+            let body = read_body(&mut payload, limit?).await?;
+            if body.is_empty() {
+                return Err(AppError::bad_request("the request needs a JSON body"));
+            }
+            parse_json(&body).map(ValidJson)
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page number, from 1.
+    pub page: Option<i64>,
+    /// Items per page, 1 to 500 (default 50).
+    pub per_page: Option<i64>,
+}
+
+impl PageQuery {
+    pub fn request(&self) -> AppResult<PageRequest> {
+        let page = self.page.unwrap_or(1);
+        let per_page = self.per_page.unwrap_or(50);
+        if page < 1 || page > 1_000_000 {
+            return Err(AppError::invalid_field("page", "must be 1 or more"));
+        }
+        if !(1..=PageRequest::MAX_PER_PAGE).contains(&per_page) {
+            return Err(AppError::invalid_field(
+                "per_page",
+                "must be between 1 and 500",
+            ));
+        }
+        Ok(PageRequest { page, per_page })
+    }
+}

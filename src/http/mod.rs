@@ -1,0 +1,190 @@
+//! HTTP: the app factory, extractors and one module per resource.
+//! Handlers translate between HTTP and the store; rules live in `domain`.
+
+pub mod audit;
+pub mod auth;
+pub mod extract;
+pub mod ops;
+pub mod org;
+mod state;
+pub mod users;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{web, App, HttpRequest, HttpResponse};
+use serde::{Deserialize, Deserializer};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::OpenApi;
+use utoipa_actix_web::{scope, AppExt};
+use utoipa_swagger_ui::SwaggerUi;
+use validator::ValidationError;
+
+pub use state::{Accounts, AppState, Db};
+
+use crate::error::AppError;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "awards", description = "Staff award service: nominations, screening rounds, employee voting, published winners."),
+    modifiers(&BearerAuth),
+    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    tags(
+        (name = "auth", description = "Sign-in, activation, password"),
+        (name = "org", description = "Member companies and branches"),
+        (name = "users", description = "Accounts and the employee import"),
+        (name = "audit", description = "The hash-chained audit log"),
+        (name = "ops", description = "Probes"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// Builds the application for one worker: routes, OpenAPI document and docs page.
+pub fn app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, openapi) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .app_data(state)
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|e, _| AppError::bad_request(format!("bad path: {e}")).into()),
+        )
+        .app_data(web::QueryConfig::default().error_handler(|e, _| query_error(e).into()))
+        .service(
+            scope::scope("/api/v1")
+                .service(auth::login)
+                .service(auth::activate)
+                .service(auth::change_password)
+                .service(auth::me)
+                .service(org::create_member_company)
+                .service(org::list_member_companies)
+                .service(org::get_member_company)
+                .service(org::update_member_company)
+                .service(org::delete_member_company)
+                .service(org::create_branch)
+                .service(org::list_branches)
+                .service(org::get_branch)
+                .service(org::update_branch)
+                .service(org::delete_branch)
+                .service(users::create)
+                .service(users::list)
+                .service(users::get)
+                .service(users::update)
+                .service(users::disable)
+                .service(users::reset_activation)
+                .service(users::import_employees)
+                .service(audit::list)
+                .service(audit::verify),
+        )
+        .service(ops::healthz)
+        .service(ops::readyz)
+        .split_for_parts();
+    app.service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", openapi))
+        .service(web::redirect("/docs", "/docs/"))
+        // Answered by the metrics middleware; the route only keeps it out of the 404 log.
+        .route("/metrics", web::get().to(HttpResponse::Ok))
+        .default_service(web::to(not_found))
+        .wrap(ErrorHandlers::new().default_handler(problem_body))
+}
+
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    Err(AppError::new(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no route for {} {}", req.method(), req.path()),
+    ))
+}
+
+fn query_error(e: actix_web::error::QueryPayloadError) -> AppError {
+    let text = e.to_string();
+    let message = text
+        .strip_prefix("Query deserialize error: ")
+        .unwrap_or(&text)
+        .to_owned();
+    AppError::unprocessable("invalid_query", message)
+}
+
+/// Gives error responses that the framework made itself (405, 413, ...) the
+/// same problem+json body as ours.
+fn problem_body<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let detail = status.canonical_reason().unwrap_or("error").to_lowercase();
+    let code = match status.as_u16() {
+        404 => "not_found",
+        405 => "method_not_allowed",
+        413 => "too_large",
+        _ if status.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let problem = AppError::new(status, code, detail);
+    let response: HttpResponse<BoxBody> = HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, "application/problem+json"))
+        .body(serde_json::to_string(&problem.problem()).unwrap_or_default());
+    Ok(ErrorHandlerResponse::Response(
+        res.into_response(response).map_into_right_body(),
+    ))
+}
+
+/// Codes: letters, digits, '-', '_' and '.'.
+pub fn validate_code(code: &str) -> Result<(), ValidationError> {
+    if code.trim().is_empty()
+        || !code
+            .trim()
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(ValidationError::new("code")
+            .with_message("may hold only letters, digits, '-', '_' and '.'".into()));
+    }
+    Ok(())
+}
+
+/// Names: not blank, no control characters (length is checked in characters).
+pub fn validate_name(name: &str) -> Result<(), ValidationError> {
+    crate::domain::import::validate_name(name)
+        .map_err(|m| ValidationError::new("name").with_message(m.into()))
+}
+
+pub fn validate_employee_no(no: &str) -> Result<(), ValidationError> {
+    crate::domain::import::validate_employee_no(no.trim())
+        .map_err(|m| ValidationError::new("employee_no").with_message(m.into()))
+}
+
+/// Tells an absent field (None) from an explicit null (Some(None)).
+pub fn double_option<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}

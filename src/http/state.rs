@@ -1,0 +1,90 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+
+use crate::auth::{Hasher, Tokens};
+use crate::config::Settings;
+use crate::db::{Backend, DbConn, Pool};
+use crate::error::{AppError, AppResult};
+use crate::store::users::{self, User};
+
+/// Everything a handler may need, shared by all workers.
+pub struct AppState {
+    pub db: Db,
+    pub hasher: Hasher,
+    pub tokens: Tokens,
+    pub accounts: Accounts,
+    pub settings: Settings,
+}
+
+/// The one door to the database from async code: diesel is blocking, so every
+/// call runs on the blocking pool with a pooled connection, never on a worker.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    pub backend: Backend,
+}
+
+impl Db {
+    pub fn new(pool: Pool, backend: Backend) -> Self {
+        Db { pool, backend }
+    }
+
+    pub async fn run<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+}
+
+/// Account state for authentication, cached per node for a short time so that
+/// an authenticated request costs no database round trip. Changes made through
+/// this node take effect at once; other nodes see them within the TTL.
+pub struct Accounts {
+    cache: moka::sync::Cache<i64, Arc<User>>,
+}
+
+impl Accounts {
+    pub fn new(ttl: Duration) -> Self {
+        Accounts {
+            cache: moka::sync::Cache::builder()
+                .max_capacity(500_000)
+                .time_to_live(ttl)
+                .build(),
+        }
+    }
+
+    pub async fn get(&self, db: &Db, id: i64) -> AppResult<Option<Arc<User>>> {
+        if let Some(user) = self.cache.get(&id) {
+            return Ok(Some(user));
+        }
+        let user = db
+            .run(move |conn| users::find(conn, id).map_err(AppError::from))
+            .await?;
+        Ok(user.map(|user| {
+            let user = Arc::new(user);
+            self.cache.insert(id, user.clone());
+            user
+        }))
+    }
+
+    pub fn forget(&self, id: i64) {
+        self.cache.invalidate(&id);
+    }
+
+    pub fn forget_all(&self) {
+        self.cache.invalidate_all();
+    }
+}

@@ -1,0 +1,261 @@
+//! Accounts (admin) and the employee import.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use super::extract::{read_body, Admin, PageQuery, ValidJson};
+use super::AppState;
+use crate::domain::import::EmployeeCsv;
+use crate::domain::roles::{Role, Roles};
+use crate::error::{AppError, AppResult, Problem};
+use crate::store::users::{self, ImportReport, NewUser, User, UserChanges, UserFilter};
+use crate::store::Page;
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    #[validate(custom(function = "super::validate_employee_no"))]
+    pub employee_no: String,
+    #[validate(length(min = 1, max = 100), custom(function = "super::validate_name"))]
+    pub name: String,
+    pub branch_id: Option<i64>,
+    /// Defaults to `[employee]`; everyone is an employee.
+    #[serde(default)]
+    pub roles: Vec<Role>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    #[validate(length(min = 1, max = 100), custom(function = "super::validate_name"))]
+    pub name: Option<String>,
+    /// A branch id, or null for group staff.
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub branch_id: Option<Option<i64>>,
+    pub roles: Option<Vec<Role>>,
+    pub status: Option<UserStatus>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UserStatus {
+    Active,
+    Disabled,
+}
+
+impl UserStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Active => users::ACTIVE,
+            UserStatus::Disabled => users::DISABLED,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedUser {
+    #[serde(flatten)]
+    pub user: User,
+    /// The one-time activation code; shown only here.
+    pub activation_code: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserQuery {
+    pub branch_id: Option<i64>,
+    pub member_company_id: Option<i64>,
+    pub role: Option<Role>,
+    pub status: Option<UserStatus>,
+    /// Free text over name and employee number.
+    pub q: Option<String>,
+}
+
+/// Create one account; the answer carries its activation code.
+#[utoipa::path(request_body = CreateUser, responses(
+    (status = 201, body = CreatedUser), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+    (status = 409, body = Problem, description = "employee number taken"), (status = 422, body = Problem),
+), tag = "users", security(("bearer" = [])))]
+#[post("/users")]
+pub async fn create(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: ValidJson<CreateUser>,
+) -> AppResult<HttpResponse> {
+    let (actor, body) = (admin.id(), body.0);
+    let user = NewUser {
+        employee_no: body.employee_no.trim().to_owned(),
+        name: body.name.trim().to_owned(),
+        branch_id: body.branch_id,
+        roles: Roles::new(body.roles),
+    };
+    let (user, activation_code) = state.db.run(move |c| users::create(c, actor, user)).await?;
+    Ok(HttpResponse::Created().json(CreatedUser {
+        user,
+        activation_code,
+    }))
+}
+
+/// List accounts with filters.
+#[utoipa::path(params(PageQuery, UserQuery), responses(
+    (status = 200, body = Page<User>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem),
+), tag = "users", security(("bearer" = [])))]
+#[get("/users")]
+pub async fn list(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    page: web::Query<PageQuery>,
+    query: web::Query<UserQuery>,
+) -> AppResult<web::Json<Page<User>>> {
+    let page = page.request()?;
+    let query = query.into_inner();
+    let filter = UserFilter {
+        branch_id: query.branch_id,
+        member_company_id: query.member_company_id,
+        role: query.role,
+        status: query.status.map(|s| s.as_str().to_owned()),
+        q: query.q.map(|q| q.trim().to_owned()),
+    };
+    Ok(web::Json(
+        state.db.run(move |c| users::list(c, &filter, page)).await?,
+    ))
+}
+
+/// One account.
+#[utoipa::path(params(("id" = i64, Path)), responses(
+    (status = 200, body = User), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+), tag = "users", security(("bearer" = [])))]
+#[get("/users/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<User>> {
+    let id = id.into_inner();
+    Ok(web::Json(state.db.run(move |c| users::get(c, id)).await?))
+}
+
+/// Edit name, branch, roles or status.
+#[utoipa::path(params(("id" = i64, Path)), request_body = UserPatch, responses(
+    (status = 200, body = User), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+    (status = 404, body = Problem), (status = 409, body = Problem, description = "an admin may not lock themselves out"), (status = 422, body = Problem),
+), tag = "users", security(("bearer" = [])))]
+#[patch("/users/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    admin: Admin,
+    id: web::Path<i64>,
+    body: ValidJson<UserPatch>,
+) -> AppResult<web::Json<User>> {
+    let (actor, id, body) = (admin.id(), id.into_inner(), body.0);
+    let changes = UserChanges {
+        name: body.name.map(|n| n.trim().to_owned()),
+        branch_id: body.branch_id,
+        roles: body.roles.map(|r| Roles::new(r).to_string()),
+        status: body.status.map(|s| s.as_str().to_owned()),
+    };
+    let user = state
+        .db
+        .run(move |c| users::update(c, actor, id, changes))
+        .await?;
+    state.accounts.forget(id);
+    Ok(web::Json(user))
+}
+
+/// Disable an account (it is kept for the record; PATCH status to re-enable).
+#[utoipa::path(params(("id" = i64, Path)), responses(
+    (status = 200, body = User), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+    (status = 404, body = Problem), (status = 409, body = Problem),
+), tag = "users", security(("bearer" = [])))]
+#[delete("/users/{id}")]
+pub async fn disable(
+    state: web::Data<AppState>,
+    admin: Admin,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<User>> {
+    let (actor, id) = (admin.id(), id.into_inner());
+    let changes = UserChanges {
+        status: Some(users::DISABLED.to_owned()),
+        ..Default::default()
+    };
+    let user = state
+        .db
+        .run(move |c| users::update(c, actor, id, changes))
+        .await?;
+    state.accounts.forget(id);
+    Ok(web::Json(user))
+}
+
+/// Clear the password and issue a new activation code (forgotten password).
+#[utoipa::path(params(("id" = i64, Path)), responses(
+    (status = 200, body = CreatedUser), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+), tag = "users", security(("bearer" = [])))]
+#[post("/users/{id}/activation-code")]
+pub async fn reset_activation(
+    state: web::Data<AppState>,
+    admin: Admin,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<CreatedUser>> {
+    let (actor, id) = (admin.id(), id.into_inner());
+    let (user, activation_code) = state
+        .db
+        .run(move |c| users::reset_activation(c, actor, id))
+        .await?;
+    state.accounts.forget(id);
+    Ok(web::Json(CreatedUser {
+        user,
+        activation_code,
+    }))
+}
+
+/// Import employees from CSV (`employee_no,name,branch_code[,roles]`, UTF-8).
+/// Good rows are written, bad rows reported by line; a re-import updates.
+#[utoipa::path(
+    request_body(content = String, content_type = "text/csv", description = "employee_no,name,branch_code[,roles]"),
+    responses(
+        (status = 200, body = ImportReport), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem, description = "the header line is unusable"),
+    ),
+    tag = "users", security(("bearer" = []))
+)]
+#[post("/imports/employees")]
+pub async fn import_employees(
+    state: web::Data<AppState>,
+    admin: Admin,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<web::Json<ImportReport>> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if !(content_type.starts_with("text/csv") || content_type.starts_with("application/csv")) {
+        return Err(AppError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the file as text/csv",
+        ));
+    }
+    let mut payload: Payload = payload.into_inner();
+    let body = read_body(&mut payload, state.settings.csv_limit)
+        .await?
+        .freeze();
+    let actor = admin.id();
+    let report = state
+        .db
+        .run(move |conn| {
+            let rows =
+                EmployeeCsv::new(&body[..]).map_err(|e| AppError::invalid_field("header", e.0))?;
+            users::import(conn, Some(actor), rows)
+        })
+        .await?;
+    state.accounts.forget_all();
+    Ok(web::Json(report))
+}

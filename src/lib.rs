@@ -1,0 +1,15 @@
+//! awards: runs a staff award from nomination to published winners.
+//!
+//! `domain` decides, `store` persists, `http` translates.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod utc;

@@ -1,0 +1,711 @@
+//! Accounts: people, their roles and credentials, and the employee import.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::auth;
+use crate::db::schema::{branches, users};
+use crate::db::{self, DbConn};
+use crate::domain::account::Failures;
+use crate::domain::import::{EmployeeRow, Rejection};
+use crate::domain::roles::{Role, Roles};
+use crate::error::{AppError, AppResult};
+use crate::store::{audit, contains_pattern, Page, PageRequest};
+
+pub const ACTIVE: &str = "active";
+pub const DISABLED: &str = "disabled";
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+struct UserRow {
+    id: i64,
+    employee_no: String,
+    name: String,
+    branch_id: Option<i64>,
+    roles: String,
+    status: String,
+    password_hash: Option<String>,
+    token_version: i32,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// An account as the API shows it (never with its hashes).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct User {
+    pub id: i64,
+    pub employee_no: String,
+    pub name: String,
+    pub branch_id: Option<i64>,
+    pub member_company_id: Option<i64>,
+    pub roles: Vec<Role>,
+    /// `active` or `disabled`.
+    pub status: String,
+    /// Whether the account has set its password.
+    pub activated: bool,
+    #[serde(with = "crate::utc")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: NaiveDateTime,
+    #[serde(with = "crate::utc")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: NaiveDateTime,
+    #[serde(skip)]
+    pub token_version: i32,
+}
+
+impl User {
+    pub fn roles(&self) -> Roles {
+        Roles::new(self.roles.iter().copied())
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.status == ACTIVE
+    }
+
+    fn from_row(row: UserRow, member_company_id: Option<i64>) -> User {
+        let roles = Roles::parse(&row.roles).unwrap_or_default();
+        User {
+            id: row.id,
+            employee_no: row.employee_no,
+            name: row.name,
+            branch_id: row.branch_id,
+            member_company_id,
+            roles: roles.as_slice().to_vec(),
+            status: row.status,
+            activated: row.password_hash.is_some(),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            token_version: row.token_version,
+        }
+    }
+}
+
+fn with_company() -> diesel::dsl::LeftJoin<users::table, branches::table> {
+    users::table.left_join(branches::table)
+}
+
+pub fn get(conn: &mut DbConn, id: i64) -> AppResult<User> {
+    find(conn, id)?.ok_or_else(|| AppError::not_found("user"))
+}
+
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<User>> {
+    Ok(with_company()
+        .filter(users::id.eq(id))
+        .select((UserRow::as_select(), branches::member_company_id.nullable()))
+        .first::<(UserRow, Option<i64>)>(conn)
+        .optional()?
+        .map(|(row, company)| User::from_row(row, company)))
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct UserFilter {
+    pub branch_id: Option<i64>,
+    pub member_company_id: Option<i64>,
+    pub role: Option<Role>,
+    pub status: Option<String>,
+    pub q: Option<String>,
+}
+
+pub fn list(conn: &mut DbConn, filter: &UserFilter, page: PageRequest) -> AppResult<Page<User>> {
+    let query = || {
+        let mut q = with_company().into_boxed::<db::MultiBackend>();
+        if let Some(branch) = filter.branch_id {
+            q = q.filter(users::branch_id.eq(branch));
+        }
+        if let Some(company) = filter.member_company_id {
+            q = q.filter(branches::member_company_id.eq(company));
+        }
+        if let Some(role) = filter.role {
+            q = q.filter(users::roles.like(format!("%{}%", role.as_str())));
+        }
+        if let Some(status) = &filter.status {
+            q = q.filter(users::status.eq(status.clone()));
+        }
+        if let Some(text) = filter.q.as_deref().filter(|t| !t.is_empty()) {
+            let pattern = contains_pattern(text);
+            q = q.filter(
+                users::name
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(users::employee_no.like(pattern).escape('\\')),
+            );
+        }
+        q
+    };
+    let total = query().count().get_result(conn)?;
+    let items = query()
+        .select((UserRow::as_select(), branches::member_company_id.nullable()))
+        .order(users::id.asc())
+        .limit(page.per_page)
+        .offset(page.offset())
+        .load::<(UserRow, Option<i64>)>(conn)?
+        .into_iter()
+        .map(|(row, company)| User::from_row(row, company))
+        .collect();
+    Ok(page.of(items, total))
+}
+
+fn require_branch(conn: &mut DbConn, branch_id: Option<i64>) -> AppResult<()> {
+    if let Some(id) = branch_id {
+        let exists: i64 = branches::table
+            .filter(branches::id.eq(id))
+            .count()
+            .get_result(conn)?;
+        if exists == 0 {
+            return Err(AppError::invalid_field(
+                "branch_id",
+                format!("branch {id} does not exist"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub struct NewUser {
+    pub employee_no: String,
+    pub name: String,
+    pub branch_id: Option<i64>,
+    pub roles: Roles,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = users)]
+struct UserInsert {
+    employee_no: String,
+    name: String,
+    branch_id: Option<i64>,
+    roles: String,
+    status: &'static str,
+    password_hash: Option<String>,
+    activation_code_hash: Option<String>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+fn insert_values(
+    user: &NewUser,
+    code_hash: Option<String>,
+    password_hash: Option<String>,
+    now: NaiveDateTime,
+) -> UserInsert {
+    UserInsert {
+        employee_no: user.employee_no.clone(),
+        name: user.name.clone(),
+        branch_id: user.branch_id,
+        roles: user.roles.to_string(),
+        status: ACTIVE,
+        password_hash,
+        activation_code_hash: code_hash,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn duplicate_employee(e: diesel::result::Error, employee_no: &str) -> AppError {
+    if db::is_unique_violation(&e) {
+        AppError::conflict(
+            "duplicate",
+            format!("employee_no {employee_no} is already taken"),
+        )
+    } else {
+        e.into()
+    }
+}
+
+/// Creates an account and returns it with its one-time activation code.
+pub fn create(conn: &mut DbConn, actor: i64, user: NewUser) -> AppResult<(User, String)> {
+    let code = auth::new_activation_code();
+    let created = db::write_tx(conn, |conn| {
+        require_branch(conn, user.branch_id)?;
+        let id: i64 = diesel::insert_into(users::table)
+            .values(insert_values(
+                &user,
+                Some(auth::hash_activation_code(&code)),
+                None,
+                db::now(),
+            ))
+            .returning(users::id)
+            .get_result(conn)
+            .map_err(|e| duplicate_employee(e, &user.employee_no))?;
+        audit::append(
+            conn,
+            Some(actor),
+            "user.create",
+            &format!("user:{id}"),
+            json!({"employee_no": user.employee_no, "name": user.name, "branch_id": user.branch_id, "roles": user.roles.to_string()}),
+        )?;
+        get(conn, id)
+    })?;
+    Ok((created, code))
+}
+
+#[derive(Debug, Default, AsChangeset, Serialize)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub name: Option<String>,
+    #[diesel(treat_none_as_null = false)]
+    pub branch_id: Option<Option<i64>>,
+    pub roles: Option<String>,
+    pub status: Option<String>,
+}
+
+pub fn update(conn: &mut DbConn, actor: i64, id: i64, changes: UserChanges) -> AppResult<User> {
+    db::write_tx(conn, |conn| {
+        let current = get(conn, id)?;
+        if changes.name.is_none()
+            && changes.branch_id.is_none()
+            && changes.roles.is_none()
+            && changes.status.is_none()
+        {
+            return Ok(current);
+        }
+        if let Some(branch) = changes.branch_id {
+            require_branch(conn, branch)?;
+        }
+        if actor == id
+            && (changes.status.as_deref() == Some(DISABLED)
+                || changes.roles.as_ref().is_some_and(|r| !r.contains("admin")))
+            && current.roles().has(Role::Admin)
+        {
+            return Err(AppError::conflict(
+                "self_lockout",
+                "an admin cannot disable or demote their own account",
+            ));
+        }
+        diesel::update(users::table.find(id))
+            .set((&changes, users::updated_at.eq(db::now())))
+            .execute(conn)?;
+        audit::append(
+            conn,
+            Some(actor),
+            "user.update",
+            &format!("user:{id}"),
+            json!(changes),
+        )?;
+        get(conn, id)
+    })
+}
+
+/// Clears the password and issues a new activation code (for a forgotten password).
+pub fn reset_activation(conn: &mut DbConn, actor: i64, id: i64) -> AppResult<(User, String)> {
+    let code = auth::new_activation_code();
+    let user = db::write_tx(conn, |conn| {
+        get(conn, id)?;
+        diesel::update(users::table.find(id))
+            .set((
+                users::password_hash.eq(None::<String>),
+                users::activation_code_hash.eq(auth::hash_activation_code(&code)),
+                users::token_version.eq(users::token_version + 1),
+                users::updated_at.eq(db::now()),
+            ))
+            .execute(conn)?;
+        audit::append(
+            conn,
+            Some(actor),
+            "user.reset_activation",
+            &format!("user:{id}"),
+            json!({}),
+        )?;
+        get(conn, id)
+    })?;
+    Ok((user, code))
+}
+
+/// What sign-in and activation need to know about an account.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct Credentials {
+    pub id: i64,
+    pub employee_no: String,
+    pub status: String,
+    pub password_hash: Option<String>,
+    pub activation_code_hash: Option<String>,
+    pub token_version: i32,
+    pub failed_logins: i32,
+    pub failed_window_started_at: Option<NaiveDateTime>,
+    pub locked_until: Option<NaiveDateTime>,
+}
+
+impl Credentials {
+    pub fn failures(&self) -> Failures {
+        Failures {
+            count: self.failed_logins,
+            window_started_at: self.failed_window_started_at,
+            locked_until: self.locked_until,
+        }
+    }
+}
+
+pub fn credentials(conn: &mut DbConn, employee_no: &str) -> QueryResult<Option<Credentials>> {
+    users::table
+        .filter(users::employee_no.eq(employee_no))
+        .select(Credentials::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn credentials_by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<Credentials>> {
+    users::table
+        .find(id)
+        .select(Credentials::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Counts one failed attempt. A conditional update on the count read, retried
+/// on a lost race, so parallel failures are all counted on both backends.
+pub fn record_failure(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<Failures> {
+    loop {
+        let Some(current) = credentials_by_id(conn, id)? else {
+            return Ok(Failures {
+                count: 0,
+                window_started_at: None,
+                locked_until: None,
+            });
+        };
+        let next = current.failures().after_failure(now);
+        let updated = diesel::update(
+            users::table
+                .find(id)
+                .filter(users::failed_logins.eq(current.failed_logins)),
+        )
+        .set((
+            users::failed_logins.eq(next.count),
+            users::failed_window_started_at.eq(next.window_started_at),
+            users::locked_until.eq(next.locked_until),
+        ))
+        .execute(conn)?;
+        if updated == 1 {
+            return Ok(next);
+        }
+    }
+}
+
+pub fn clear_failures(conn: &mut DbConn, id: i64) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::failed_logins.eq(0),
+            users::failed_window_started_at.eq(None::<NaiveDateTime>),
+            users::locked_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Sets the first password with a one-time code. The update only applies while
+/// the code is still the stored one, so a code works once even under a race.
+pub fn activate(
+    conn: &mut DbConn,
+    id: i64,
+    code_hash: &str,
+    password_hash: &str,
+) -> AppResult<User> {
+    db::write_tx(conn, |conn| {
+        let updated = diesel::update(
+            users::table
+                .find(id)
+                .filter(users::activation_code_hash.eq(code_hash))
+                .filter(users::status.eq(ACTIVE)),
+        )
+        .set((
+            users::password_hash.eq(password_hash),
+            users::activation_code_hash.eq(None::<String>),
+            users::token_version.eq(users::token_version + 1),
+            users::failed_logins.eq(0),
+            users::locked_until.eq(None::<NaiveDateTime>),
+            users::updated_at.eq(db::now()),
+        ))
+        .execute(conn)?;
+        if updated == 0 {
+            return Err(AppError::unauthorized("the activation code is not valid"));
+        }
+        audit::append(
+            conn,
+            Some(id),
+            "user.activate",
+            &format!("user:{id}"),
+            json!({}),
+        )?;
+        get(conn, id)
+    })
+}
+
+/// Replaces the password if it is still the one that was checked, and bumps the
+/// token version so that every token issued before stops working.
+pub fn change_password(
+    conn: &mut DbConn,
+    id: i64,
+    old_hash: &str,
+    new_hash: &str,
+) -> AppResult<User> {
+    db::write_tx(conn, |conn| {
+        let updated = diesel::update(
+            users::table
+                .find(id)
+                .filter(users::password_hash.eq(old_hash)),
+        )
+        .set((
+            users::password_hash.eq(new_hash),
+            users::token_version.eq(users::token_version + 1),
+            users::updated_at.eq(db::now()),
+        ))
+        .execute(conn)?;
+        if updated == 0 {
+            return Err(AppError::conflict(
+                "stale",
+                "the password was changed meanwhile; sign in again",
+            ));
+        }
+        audit::append(
+            conn,
+            Some(id),
+            "user.change_password",
+            &format!("user:{id}"),
+            json!({}),
+        )?;
+        get(conn, id)
+    })
+}
+
+/// Creates an admin, or makes an existing account an admin with this password.
+pub fn upsert_admin(
+    conn: &mut DbConn,
+    employee_no: &str,
+    name: &str,
+    password_hash: &str,
+) -> AppResult<User> {
+    db::write_tx(conn, |conn| {
+        let existing = credentials(conn, employee_no)?;
+        let id = match existing {
+            Some(account) => {
+                let current = get(conn, account.id)?;
+                let roles = Roles::new(current.roles.iter().copied().chain([Role::Admin]));
+                diesel::update(users::table.find(account.id))
+                    .set((
+                        users::name.eq(name),
+                        users::roles.eq(roles.to_string()),
+                        users::status.eq(ACTIVE),
+                        users::password_hash.eq(password_hash),
+                        users::activation_code_hash.eq(None::<String>),
+                        users::token_version.eq(users::token_version + 1),
+                        users::updated_at.eq(db::now()),
+                    ))
+                    .execute(conn)?;
+                account.id
+            }
+            None => {
+                let user = NewUser {
+                    employee_no: employee_no.to_owned(),
+                    name: name.to_owned(),
+                    branch_id: None,
+                    roles: Roles::new([Role::Admin]),
+                };
+                diesel::insert_into(users::table)
+                    .values(insert_values(
+                        &user,
+                        None,
+                        Some(password_hash.to_owned()),
+                        db::now(),
+                    ))
+                    .returning(users::id)
+                    .get_result(conn)?
+            }
+        };
+        audit::append(
+            conn,
+            None,
+            "user.create_admin",
+            &format!("user:{id}"),
+            json!({"employee_no": employee_no}),
+        )?;
+        get(conn, id)
+    })
+}
+
+pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
+    users::table.count().get_result(conn)
+}
+
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct ImportReport {
+    pub created: u64,
+    pub updated: u64,
+    /// Rows whose content was already up to date.
+    pub unchanged: u64,
+    pub rejected: Vec<Rejection>,
+    /// One-time codes for the accounts this import created; shown once, stored hashed.
+    pub activation_codes: Vec<ActivationCode>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ActivationCode {
+    pub employee_no: String,
+    pub code: String,
+}
+
+const IMPORT_BATCH: usize = 1_000;
+
+/// Imports rows in batches of 1,000, each batch one transaction with one audit
+/// event listing whom it created and updated. A row is written whole or not at all.
+pub fn import(
+    conn: &mut DbConn,
+    actor: Option<i64>,
+    rows: impl Iterator<Item = Result<EmployeeRow, Rejection>>,
+) -> AppResult<ImportReport> {
+    let branch_ids = crate::store::org::branch_ids_by_code(conn)?;
+    let mut report = ImportReport::default();
+    let mut batch = Vec::with_capacity(IMPORT_BATCH);
+    for row in rows {
+        match row {
+            Ok(row) => match branch_ids.get(&row.branch_code) {
+                Some(&branch_id) => batch.push((row, branch_id)),
+                None => report.rejected.push(Rejection {
+                    line: row.line,
+                    message: format!("unknown branch_code {:?}", row.branch_code),
+                }),
+            },
+            Err(rejection) => report.rejected.push(rejection),
+        }
+        if batch.len() == IMPORT_BATCH {
+            import_batch(conn, actor, &batch, &mut report)?;
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        import_batch(conn, actor, &batch, &mut report)?;
+    }
+    report.rejected.sort_by_key(|r| r.line);
+    Ok(report)
+}
+
+fn import_batch(
+    conn: &mut DbConn,
+    actor: Option<i64>,
+    batch: &[(EmployeeRow, i64)],
+    report: &mut ImportReport,
+) -> AppResult<()> {
+    // A concurrent import may create the same people between our read and our
+    // insert; the unique index refuses it and the retry sees them as updates.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match db::write_tx(conn, |conn| import_batch_once(conn, actor, batch)) {
+            Ok(outcome) => {
+                report.created += outcome.codes.len() as u64;
+                report.updated += outcome.updated;
+                report.unchanged += outcome.unchanged;
+                report.activation_codes.extend(outcome.codes);
+                return Ok(());
+            }
+            Err(e) if attempts < 3 && e.code == "duplicate" => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+struct BatchOutcome {
+    codes: Vec<ActivationCode>,
+    updated: u64,
+    unchanged: u64,
+}
+
+fn import_batch_once(
+    conn: &mut DbConn,
+    actor: Option<i64>,
+    batch: &[(EmployeeRow, i64)],
+) -> AppResult<BatchOutcome> {
+    let numbers: Vec<&str> = batch
+        .iter()
+        .map(|(row, _)| row.employee_no.as_str())
+        .collect();
+    let existing: HashMap<String, (i64, String, Option<i64>, String)> = users::table
+        .filter(users::employee_no.eq_any(&numbers))
+        .select((
+            users::employee_no,
+            (users::id, users::name, users::branch_id, users::roles),
+        ))
+        .load::<(String, (i64, String, Option<i64>, String))>(conn)?
+        .into_iter()
+        .collect();
+    let now = db::now();
+    let mut outcome = BatchOutcome {
+        codes: vec![],
+        updated: 0,
+        unchanged: 0,
+    };
+    let mut updated_numbers = vec![];
+    let mut new_rows = vec![];
+    for (row, branch_id) in batch {
+        match existing.get(&row.employee_no) {
+            Some((id, name, current_branch, current_roles)) => {
+                let roles = row
+                    .roles
+                    .as_ref()
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| current_roles.clone());
+                if *name == row.name
+                    && *current_branch == Some(*branch_id)
+                    && roles == *current_roles
+                {
+                    outcome.unchanged += 1;
+                    continue;
+                }
+                diesel::update(users::table.find(id))
+                    .set((
+                        users::name.eq(&row.name),
+                        users::branch_id.eq(branch_id),
+                        users::roles.eq(roles),
+                        users::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                outcome.updated += 1;
+                updated_numbers.push(row.employee_no.as_str());
+            }
+            None => {
+                let code = auth::new_activation_code();
+                let user = NewUser {
+                    employee_no: row.employee_no.clone(),
+                    name: row.name.clone(),
+                    branch_id: Some(*branch_id),
+                    roles: row.roles.clone().unwrap_or_else(Roles::employee),
+                };
+                new_rows.push(insert_values(
+                    &user,
+                    Some(auth::hash_activation_code(&code)),
+                    None,
+                    now,
+                ));
+                outcome.codes.push(ActivationCode {
+                    employee_no: row.employee_no.clone(),
+                    code,
+                });
+            }
+        }
+    }
+    // One statement per row: MultiConnection has no multi-row insert, and
+    // inside one transaction SQLite inserts rows about as fast either way.
+    for values in &new_rows {
+        diesel::insert_into(users::table)
+            .values(values)
+            .execute(conn)?;
+    }
+    if !outcome.codes.is_empty() || !updated_numbers.is_empty() {
+        let created: Vec<&str> = outcome
+            .codes
+            .iter()
+            .map(|c| c.employee_no.as_str())
+            .collect();
+        audit::append(
+            conn,
+            actor,
+            "user.import",
+            "users",
+            json!({"created": created, "updated": updated_numbers}),
+        )?;
+    }
+    Ok(outcome)
+}
