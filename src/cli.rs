@@ -14,11 +14,7 @@ use crate::startup::Application;
 use crate::store::{audit, users};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "awards",
-    version,
-    about = "Staff award service: nominations, screening, voting, winners"
-)]
+#[command(name = "awards", version, about = "Staff award service: nominations, screening, voting, winners")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -73,51 +69,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 crate::db::migrate(&mut conn)
             })
             .await?;
-            println!(
-                "applied {} migration(s){}",
-                applied.len(),
-                if applied.is_empty() { "" } else { ":" }
-            );
+            println!("applied {} migration(s){}", applied.len(), if applied.is_empty() { "" } else { ":" });
             for name in applied {
                 println!("  {name}");
             }
             Ok(())
         }
-        Command::CreateAdmin {
-            database,
-            hashing,
-            employee_no,
-            name,
-            password,
-        } => {
+        Command::CreateAdmin { database, hashing, employee_no, name, password } => {
             let password = match password {
                 Some(p) => p,
                 None => read_password()?,
             };
             validate_employee_no(&employee_no).map_err(anyhow::Error::msg)?;
             validate_name(&name).map_err(anyhow::Error::msg)?;
-            check_password(&password, &employee_no)
-                .map_err(|m| anyhow::anyhow!("the password {m}"))?;
+            check_password(&password, &employee_no).map_err(|m| anyhow::anyhow!("the password {m}"))?;
             let user = blocking(move || {
                 let pool = crate::db::pool(&database.database_url, 1)?;
                 let mut conn = pool.get()?;
                 crate::db::migrate(&mut conn)?;
                 let hash = Hasher::new(&hashing)?.hash_now(&SecretString::from(password))?;
-                users::upsert_admin(&mut conn, &employee_no, &name, &hash)
-                    .map_err(|e| anyhow::anyhow!("{e}"))
+                users::upsert_admin(&mut conn, &employee_no, &name, &hash).map_err(|e| anyhow::anyhow!("{e}"))
             })
             .await?;
-            println!(
-                "admin {} ({}) is ready, id {}",
-                user.employee_no, user.name, user.id
-            );
+            println!("admin {} ({}) is ready, id {}", user.employee_no, user.name, user.id);
             Ok(())
         }
-        Command::ImportEmployees {
-            database,
-            file,
-            codes_out,
-        } => import(database, file, codes_out).await,
+        Command::ImportEmployees { database, file, codes_out } => import(database, file, codes_out).await,
         Command::VerifyAudit { database } => {
             let result = blocking(move || {
                 let pool = crate::db::pool(&database.database_url, 1)?;
@@ -156,14 +133,10 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn import(
-    database: DatabaseSettings,
-    file: PathBuf,
-    codes_out: PathBuf,
-) -> anyhow::Result<()> {
+async fn import(database: DatabaseSettings, file: PathBuf, codes_out: PathBuf) -> anyhow::Result<()> {
     let report = blocking(move || {
-        let input = std::fs::File::open(&file)
-            .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", file.display()))?;
+        let input =
+            std::fs::File::open(&file).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", file.display()))?;
         let rows = EmployeeCsv::new(std::io::BufReader::new(input))
             .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
         let pool = crate::db::pool(&database.database_url, 1)?;
@@ -193,9 +166,7 @@ fn write_codes(path: &PathBuf, codes: &[users::ActivationCode]) -> anyhow::Resul
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options
-        .open(path)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    let file = options.open(path).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     let mut out = csv::Writer::from_writer(std::io::BufWriter::new(file));
     out.write_record(["employee_no", "activation_code"])?;
     for code in codes {

@@ -41,14 +41,7 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        AppError {
-            status,
-            code,
-            detail: detail.into(),
-            errors: vec![],
-            retry_after: None,
-            source: None,
-        }
+        AppError { status, code, detail: detail.into(), errors: vec![], retry_after: None, source: None }
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -64,11 +57,7 @@ impl AppError {
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("{what} not found"),
-        )
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
     }
 
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
@@ -85,28 +74,15 @@ impl AppError {
             [one] => format!("{}: {}", one.field, one.message),
             _ => format!("{} fields are invalid", errors.len()),
         };
-        AppError {
-            errors,
-            ..Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                detail,
-            )
-        }
+        AppError { errors, ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", detail) }
     }
 
     pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
-        Self::invalid(vec![FieldError {
-            field: field.to_owned(),
-            message: message.into(),
-        }])
+        Self::invalid(vec![FieldError { field: field.to_owned(), message: message.into() }])
     }
 
     pub fn too_many(code: &'static str, detail: impl Into<String>, retry_after: u64) -> Self {
-        AppError {
-            retry_after: Some(retry_after),
-            ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, detail)
-        }
+        AppError { retry_after: Some(retry_after), ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, detail) }
     }
 
     pub fn unavailable(detail: impl Into<String>, retry_after: u64) -> Self {
@@ -119,11 +95,7 @@ impl AppError {
     pub fn internal(source: impl Into<anyhow::Error>) -> Self {
         AppError {
             source: Some(source.into()),
-            ..Self::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal error",
-            )
+            ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
         }
     }
 
@@ -174,10 +146,7 @@ impl From<diesel::result::Error> for AppError {
             Error::NotFound => AppError::not_found("resource"),
             Error::DatabaseError(Kind::UniqueViolation, info) => AppError::conflict(
                 "duplicate",
-                format!(
-                    "already exists ({})",
-                    info.constraint_name().unwrap_or(info.message())
-                ),
+                format!("already exists ({})", info.constraint_name().unwrap_or(info.message())),
             ),
             Error::DatabaseError(Kind::ForeignKeyViolation, _) => AppError::conflict(
                 "in_use",
@@ -224,28 +193,14 @@ impl From<validator::ValidationErrors> for AppError {
     }
 }
 
-fn collect_validation(
-    errors: &validator::ValidationErrors,
-    prefix: &str,
-    out: &mut Vec<FieldError>,
-) {
+fn collect_validation(errors: &validator::ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
     use validator::ValidationErrorsKind as K;
     for (field, kind) in errors.errors() {
-        let path = if prefix.is_empty() {
-            field.to_string()
-        } else {
-            format!("{prefix}.{field}")
-        };
+        let path = if prefix.is_empty() { field.to_string() } else { format!("{prefix}.{field}") };
         match kind {
-            K::Field(list) => out.extend(list.iter().map(|e| {
-                FieldError {
-                    field: path.clone(),
-                    message: e
-                        .message
-                        .as_ref()
-                        .map(|m| m.to_string())
-                        .unwrap_or_else(|| describe(e)),
-                }
+            K::Field(list) => out.extend(list.iter().map(|e| FieldError {
+                field: path.clone(),
+                message: e.message.as_ref().map(|m| m.to_string()).unwrap_or_else(|| describe(e)),
             })),
             K::Struct(inner) => collect_validation(inner, &path, out),
             K::List(items) => {

@@ -63,9 +63,7 @@ impl Application {
         let server = HttpServer::new(move || {
             http::app(state.clone())
                 .wrap(metrics.clone())
-                .wrap(actix_web::middleware::from_fn(
-                    crate::telemetry::request_id_header,
-                ))
+                .wrap(actix_web::middleware::from_fn(crate::telemetry::request_id_header))
                 .wrap(TracingLogger::default())
         })
         .workers(workers)
@@ -100,10 +98,7 @@ fn create_first_admin(pool: &db::Pool, hasher: &Hasher) -> anyhow::Result<Option
     let password = new_password();
     let hash = hasher.hash_now(&SecretString::from(password.clone()))?;
     match users::upsert_admin(&mut conn, "admin", "Administrator", &hash) {
-        Ok(_) => Ok(Some(FirstAdmin {
-            employee_no: "admin".into(),
-            password,
-        })),
+        Ok(_) => Ok(Some(FirstAdmin { employee_no: "admin".into(), password })),
         Err(e) if e.code == "duplicate" => Ok(None),
         Err(e) => Err(anyhow::anyhow!("creating the first admin: {e}")),
     }

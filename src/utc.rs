@@ -23,10 +23,7 @@ pub fn parse(text: &str) -> Result<NaiveDateTime, String> {
 pub mod option {
     use super::*;
 
-    pub fn serialize<S: Serializer>(
-        value: &Option<NaiveDateTime>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(value: &Option<NaiveDateTime>, s: S) -> Result<S::Ok, S::Error> {
         match value {
             Some(v) => super::serialize(v, s),
             None => s.serialize_none(),
@@ -34,8 +31,6 @@ pub mod option {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDateTime>, D::Error> {
-        Option::<String>::deserialize(d)?
-            .map(|t| parse(&t).map_err(serde::de::Error::custom))
-            .transpose()
+        Option::<String>::deserialize(d)?.map(|t| parse(&t).map_err(serde::de::Error::custom)).transpose()
     }
 }

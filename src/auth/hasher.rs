@@ -1,8 +1,6 @@
 use std::sync::Arc;
 
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Semaphore;
@@ -45,8 +43,7 @@ impl Hasher {
             admitted: Arc::new(Semaphore::new(workers + settings.hash_queue)),
             dummy_hash: Arc::from(""),
         };
-        hasher.dummy_hash =
-            Arc::from(hasher.hash_now(&SecretString::from("dummy password for timing"))?);
+        hasher.dummy_hash = Arc::from(hasher.hash_now(&SecretString::from("dummy password for timing"))?);
         Ok(hasher)
     }
 
@@ -67,10 +64,7 @@ impl Hasher {
         let Ok(parsed) = PasswordHash::new(stored) else {
             return false;
         };
-        let ok = self
-            .argon
-            .verify_password(password.expose_secret().as_bytes(), &parsed)
-            .is_ok();
+        let ok = self.argon.verify_password(password.expose_secret().as_bytes(), &parsed).is_ok();
         ok && hash.is_some()
     }
 
@@ -78,30 +72,17 @@ impl Hasher {
         self.run(move |h| h.hash_now(&password)).await?
     }
 
-    pub async fn verify(
-        &self,
-        password: SecretString,
-        hash: Option<String>,
-    ) -> Result<bool, HasherError> {
-        self.run(move |h| h.verify_now(&password, hash.as_deref()))
-            .await
+    pub async fn verify(&self, password: SecretString, hash: Option<String>) -> Result<bool, HasherError> {
+        self.run(move |h| h.verify_now(&password, hash.as_deref())).await
     }
 
     async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce(&Hasher) -> T + Send + 'static,
     ) -> Result<T, HasherError> {
-        let _admitted = self
-            .admitted
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| HasherError::Busy)?;
-        let running = self
-            .running
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| HasherError::Failed(e.to_string()))?;
+        let _admitted = self.admitted.clone().try_acquire_owned().map_err(|_| HasherError::Busy)?;
+        let running =
+            self.running.clone().acquire_owned().await.map_err(|e| HasherError::Failed(e.to_string()))?;
         let hasher = self.clone();
         actix_web::rt::task::spawn_blocking(move || {
             let _running = running;
@@ -146,10 +127,7 @@ mod tests {
         let busy = h.clone();
         let first = actix_web::rt::spawn(async move { busy.run(move |_| rx.recv().ok()).await });
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        assert!(matches!(
-            h.verify(SecretString::from("x"), None).await,
-            Err(HasherError::Busy)
-        ));
+        assert!(matches!(h.verify(SecretString::from("x"), None).await, Err(HasherError::Busy)));
         tx.send(()).unwrap();
         first.await.unwrap().unwrap();
         assert!(h.verify(SecretString::from("x"), None).await.is_ok());

@@ -22,11 +22,7 @@ pub fn hash_activation_code(code: &str) -> String {
 
 /// Compares two hashes in constant time.
 pub fn same_hash(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A random password for generated accounts (the first admin).

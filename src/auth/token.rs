@@ -41,13 +41,7 @@ impl Tokens {
         }
     }
 
-    pub fn issue(
-        &self,
-        user_id: i64,
-        roles: Vec<Role>,
-        branch: Option<i64>,
-        token_version: i32,
-    ) -> String {
+    pub fn issue(&self, user_id: i64, roles: Vec<Role>, branch: Option<i64>, token_version: i32) -> String {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user_id.to_string(),
@@ -64,9 +58,7 @@ impl Tokens {
 
     /// The claims of a valid, unexpired token signed with our key; None otherwise.
     pub fn verify(&self, token: &str) -> Option<Claims> {
-        decode::<Claims>(token, &self.decoding, &self.validation)
-            .ok()
-            .map(|data| data.claims)
+        decode::<Claims>(token, &self.decoding, &self.validation).ok().map(|data| data.claims)
     }
 }
 
@@ -89,10 +81,7 @@ mod tests {
         let t = tokens("k".repeat(32).as_str());
         let token = t.issue(7, vec![Role::Admin, Role::Employee], Some(3), 2);
         let claims = t.verify(&token).unwrap();
-        assert_eq!(
-            (claims.sub.as_str(), claims.branch, claims.tv),
-            ("7", Some(3), 2)
-        );
+        assert_eq!((claims.sub.as_str(), claims.branch, claims.tv), ("7", Some(3), 2));
         assert_eq!(claims.jti.len(), 32);
     }
 
@@ -100,24 +89,14 @@ mod tests {
     fn forged_tokens_are_refused() {
         let t = tokens("k".repeat(32).as_str());
         let token = t.issue(7, vec![Role::Employee], None, 0);
-        assert!(
-            tokens("x".repeat(32).as_str()).verify(&token).is_none(),
-            "other key"
-        );
+        assert!(tokens("x".repeat(32).as_str()).verify(&token).is_none(), "other key");
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let parts: Vec<&str> = token.split('.').collect();
         let payload = String::from_utf8(b64.decode(parts[1]).unwrap()).unwrap();
         let forged = b64.encode(payload.replace("\"employee\"", "\"admin\""));
-        assert!(
-            t.verify(&format!("{}.{}.{}", parts[0], forged, parts[2]))
-                .is_none(),
-            "tampered"
-        );
+        assert!(t.verify(&format!("{}.{}.{}", parts[0], forged, parts[2])).is_none(), "tampered");
         let none = b64.encode(r#"{"alg":"none","typ":"JWT"}"#);
-        assert!(
-            t.verify(&format!("{none}.{}.", parts[1])).is_none(),
-            "alg none"
-        );
+        assert!(t.verify(&format!("{none}.{}.", parts[1])).is_none(), "alg none");
         assert!(t.verify("garbage").is_none());
     }
 

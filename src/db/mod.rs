@@ -43,21 +43,12 @@ pub struct DatabaseUrl {
 impl DatabaseUrl {
     pub fn parse(url: &str) -> Result<Self, String> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Self {
-                backend: Backend::Postgres,
-                target: url.to_owned(),
-            })
-        } else if let Some(path) = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-        {
+            Ok(Self { backend: Backend::Postgres, target: url.to_owned() })
+        } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
             if path.is_empty() {
                 return Err("the SQLite URL names no file (sqlite://PATH)".into());
             }
-            Ok(Self {
-                backend: Backend::Sqlite,
-                target: path.to_owned(),
-            })
+            Ok(Self { backend: Backend::Sqlite, target: path.to_owned() })
         } else {
             Err(format!(
                 "unsupported database URL {:?}: use sqlite://PATH or postgres://USER@HOST/DB",
@@ -142,18 +133,14 @@ impl ManageConnection for Manager {
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
         // A connection handed back inside a transaction (a panic mid-write) is unusable.
-        !matches!(
-            DbConn::transaction_manager_status_mut(conn).transaction_depth(),
-            Ok(None)
-        )
+        !matches!(DbConn::transaction_manager_status_mut(conn).transaction_depth(), Ok(None))
     }
 }
 
 /// Builds the pool, failing with the backend's real reason when the database is unreachable.
 pub fn pool(url: &DatabaseUrl, size: u32) -> anyhow::Result<Pool> {
     // Connect once up front: r2d2 only reports "timed out" otherwise.
-    url.connect()
-        .map_err(|e| anyhow::anyhow!("cannot connect to {}: {e}", url.redacted()))?;
+    url.connect().map_err(|e| anyhow::anyhow!("cannot connect to {}: {e}", url.redacted()))?;
     let pool = r2d2::Pool::builder()
         .max_size(size)
         .connection_timeout(Duration::from_secs(10))
@@ -171,13 +158,19 @@ pub fn migrate(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
     Ok(applied.iter().map(|m| m.to_string()).collect())
 }
 
+/// Reverts every migration (for the test that checks each down.sql).
+pub fn revert_all(conn: &mut DbConn) -> anyhow::Result<()> {
+    match conn {
+        DbConn::Pg(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS).map(drop),
+        DbConn::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(drop),
+    }
+    .map_err(|e| anyhow::anyhow!("reverting migrations failed: {e}"))
+}
+
 /// Runs `f` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so the
 /// write lock is taken up front and concurrent writers queue on busy_timeout
 /// instead of failing with SQLITE_BUSY when they upgrade from a read.
-pub fn write_tx<T, E>(
-    conn: &mut DbConn,
-    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
-) -> Result<T, E>
+pub fn write_tx<T, E>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
 {
@@ -215,16 +208,12 @@ pub fn lock(conn: &mut DbConn, key: i64) -> diesel::QueryResult<()> {
 pub fn now() -> chrono::NaiveDateTime {
     use chrono::{DurationRound, TimeDelta};
     let now = chrono::Utc::now().naive_utc();
-    now.duration_trunc(TimeDelta::microseconds(1))
-        .unwrap_or(now)
+    now.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(now)
 }
 
 /// True when a diesel error is a unique-constraint violation.
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
-    matches!(
-        e,
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
-    )
+    matches!(e, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
 }
 
 #[cfg(test)]
@@ -233,14 +222,8 @@ mod tests {
 
     #[test]
     fn backend_follows_the_scheme() {
-        assert_eq!(
-            DatabaseUrl::parse("sqlite://a.db").unwrap().backend,
-            Backend::Sqlite
-        );
-        assert_eq!(
-            DatabaseUrl::parse("postgres://u@h/db").unwrap().backend,
-            Backend::Postgres
-        );
+        assert_eq!(DatabaseUrl::parse("sqlite://a.db").unwrap().backend, Backend::Sqlite);
+        assert_eq!(DatabaseUrl::parse("postgres://u@h/db").unwrap().backend, Backend::Postgres);
         assert!(DatabaseUrl::parse("mysql://x").is_err());
         assert!(DatabaseUrl::parse("sqlite://").is_err());
     }

@@ -33,32 +33,18 @@ pub struct Failures {
 impl Failures {
     /// How long the account stays locked, if it is locked now.
     pub fn locked_for(&self, now: NaiveDateTime) -> Option<TimeDelta> {
-        self.locked_until
-            .filter(|until| *until > now)
-            .map(|until| until - now)
+        self.locked_until.filter(|until| *until > now).map(|until| until - now)
     }
 
     /// The state after one more failed attempt at `now`: failures count within
     /// a 15-minute window, and the fifth locks the account for 15 minutes.
     pub fn after_failure(self, now: NaiveDateTime) -> Failures {
-        let in_window = self
-            .window_started_at
-            .is_some_and(|start| now - start < LOCKOUT_WINDOW);
-        let (count, window_started_at) = if in_window {
-            (self.count + 1, self.window_started_at)
-        } else {
-            (1, Some(now))
-        };
-        let locked_until = if count >= LOCKOUT_THRESHOLD {
-            Some(now + LOCKOUT_WINDOW)
-        } else {
-            self.locked_until
-        };
-        Failures {
-            count,
-            window_started_at,
-            locked_until,
-        }
+        let in_window = self.window_started_at.is_some_and(|start| now - start < LOCKOUT_WINDOW);
+        let (count, window_started_at) =
+            if in_window { (self.count + 1, self.window_started_at) } else { (1, Some(now)) };
+        let locked_until =
+            if count >= LOCKOUT_THRESHOLD { Some(now + LOCKOUT_WINDOW) } else { self.locked_until };
+        Failures { count, window_started_at, locked_until }
     }
 
     pub fn is_clear(&self) -> bool {
@@ -77,31 +63,21 @@ mod tests {
     use super::*;
 
     fn t(minutes: i64) -> NaiveDateTime {
-        chrono::DateTime::from_timestamp(1_800_000_000, 0)
-            .unwrap()
-            .naive_utc()
-            + TimeDelta::minutes(minutes)
+        chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap().naive_utc() + TimeDelta::minutes(minutes)
     }
 
     #[test]
     fn password_policy() {
         assert!(check_password("short", "E1").is_err());
         assert!(check_password("E1234567890", "e1234567890").is_err());
-        assert!(
-            check_password("长城长城长城长城长城", "E1").is_ok(),
-            "characters, not bytes"
-        );
+        assert!(check_password("长城长城长城长城长城", "E1").is_ok(), "characters, not bytes");
         assert!(check_password("长城长城长", "E1").is_err());
         assert!(check_password("correct horse battery", "E1").is_ok());
     }
 
     #[test]
     fn fifth_failure_within_window_locks_for_fifteen_minutes() {
-        let mut f = Failures {
-            count: 0,
-            window_started_at: None,
-            locked_until: None,
-        };
+        let mut f = Failures { count: 0, window_started_at: None, locked_until: None };
         for minute in 0..4 {
             f = f.after_failure(t(minute));
             assert_eq!(f.locked_for(t(minute)), None);
@@ -114,11 +90,7 @@ mod tests {
 
     #[test]
     fn failures_outside_the_window_start_a_new_count() {
-        let mut f = Failures {
-            count: 0,
-            window_started_at: None,
-            locked_until: None,
-        };
+        let mut f = Failures { count: 0, window_started_at: None, locked_until: None };
         for minute in [0, 1, 2, 3] {
             f = f.after_failure(t(minute));
         }

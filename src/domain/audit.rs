@@ -26,15 +26,7 @@ impl EventContent<'_> {
         let actor = self.actor_id.map(|a| a.to_string()).unwrap_or_default();
         let created = self.created_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
         let id = self.id.to_string();
-        for field in [
-            &id,
-            &actor,
-            self.action,
-            self.subject,
-            self.details,
-            &created,
-            self.prev_hash,
-        ] {
+        for field in [&id, &actor, self.action, self.subject, self.details, &created, self.prev_hash] {
             hasher.update((field.len() as u64).to_be_bytes());
             hasher.update(field.as_bytes());
         }
@@ -59,26 +51,17 @@ pub struct Verifier {
 
 impl Default for Verifier {
     fn default() -> Self {
-        Verifier {
-            prev_hash: GENESIS.to_owned(),
-            checked: 0,
-        }
+        Verifier { prev_hash: GENESIS.to_owned(), checked: 0 }
     }
 }
 
 impl Verifier {
     pub fn check(&mut self, event: &EventContent<'_>, stored_hash: &str) -> Result<(), Break> {
         if event.prev_hash != self.prev_hash {
-            return Err(Break {
-                id: event.id,
-                reason: "does not chain to the previous event",
-            });
+            return Err(Break { id: event.id, reason: "does not chain to the previous event" });
         }
         if event.hash() != stored_hash {
-            return Err(Break {
-                id: event.id,
-                reason: "content does not match its hash",
-            });
+            return Err(Break { id: event.id, reason: "content does not match its hash" });
         }
         self.prev_hash = stored_hash.to_owned();
         self.checked += 1;
@@ -119,12 +102,7 @@ mod tests {
             prev_hash: GENESIS,
         };
         v.check(&e1, &h1).unwrap();
-        let tampered = EventContent {
-            id: 2,
-            details: "{\"n\":3}",
-            prev_hash: &h1,
-            ..e1.clone()
-        };
+        let tampered = EventContent { id: 2, details: "{\"n\":3}", prev_hash: &h1, ..e1.clone() };
         assert_eq!(v.check(&tampered, &h2).unwrap_err().id, 2);
     }
 
@@ -143,11 +121,7 @@ mod tests {
             prev_hash: GENESIS,
         };
         v.check(&e1, &h1).unwrap();
-        let e2 = EventContent {
-            id: 2,
-            prev_hash: GENESIS,
-            ..e1.clone()
-        };
+        let e2 = EventContent { id: 2, prev_hash: GENESIS, ..e1.clone() };
         let err = v.check(&e2, &e2.hash()).unwrap_err();
         assert_eq!(err.reason, "does not chain to the previous event");
     }
@@ -163,11 +137,7 @@ mod tests {
             created_at: NaiveDateTime::default(),
             prev_hash: GENESIS,
         };
-        let b = EventContent {
-            action: "a",
-            subject: "bc",
-            ..a.clone()
-        };
+        let b = EventContent { action: "a", subject: "bc", ..a.clone() };
         assert_ne!(a.hash(), b.hash());
     }
 }

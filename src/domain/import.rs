@@ -52,14 +52,9 @@ pub fn validate_employee_no(no: &str) -> Result<(), String> {
         return Err("employee_no is empty".into());
     }
     if no.chars().count() > MAX_EMPLOYEE_NO_CHARS {
-        return Err(format!(
-            "employee_no is longer than {MAX_EMPLOYEE_NO_CHARS} characters"
-        ));
+        return Err(format!("employee_no is longer than {MAX_EMPLOYEE_NO_CHARS} characters"));
     }
-    if !no
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-    {
+    if !no.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
         return Err("employee_no may hold only letters, digits, '-', '_' and '.'".into());
     }
     Ok(())
@@ -87,12 +82,7 @@ impl<R: Read> EmployeeCsv<R> {
             .clone();
         let names: Vec<String> = header
             .iter()
-            .map(|h| {
-                String::from_utf8_lossy(h)
-                    .trim()
-                    .trim_start_matches('\u{feff}')
-                    .to_ascii_lowercase()
-            })
+            .map(|h| String::from_utf8_lossy(h).trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
             .collect();
         let find = |wanted: &str| names.iter().position(|n| n == wanted);
         let mut missing = vec![];
@@ -107,13 +97,10 @@ impl<R: Read> EmployeeCsv<R> {
                 missing.join(", ")
             )));
         }
-        if let Some(unknown) = names
-            .iter()
-            .find(|n| !["employee_no", "name", "branch_code", "roles"].contains(&n.as_str()))
+        if let Some(unknown) =
+            names.iter().find(|n| !["employee_no", "name", "branch_code", "roles"].contains(&n.as_str()))
         {
-            return Err(HeaderError(format!(
-                "unknown column {unknown:?} in the header line"
-            )));
+            return Err(HeaderError(format!("unknown column {unknown:?} in the header line")));
         }
         let columns = Columns {
             employee_no: find("employee_no").unwrap_or_default(),
@@ -122,22 +109,13 @@ impl<R: Read> EmployeeCsv<R> {
             roles: find("roles"),
             count: names.len(),
         };
-        Ok(EmployeeCsv {
-            reader,
-            columns,
-            seen: HashSet::new(),
-            record: csv::ByteRecord::new(),
-        })
+        Ok(EmployeeCsv { reader, columns, seen: HashSet::new(), record: csv::ByteRecord::new() })
     }
 
     fn check(&mut self, line: u64) -> Result<EmployeeRow, String> {
         let record = &self.record;
         if record.len() != self.columns.count {
-            return Err(format!(
-                "expected {} fields, found {}",
-                self.columns.count,
-                record.len()
-            ));
+            return Err(format!("expected {} fields, found {}", self.columns.count, record.len()));
         }
         let field = |i: usize| -> Result<String, String> {
             std::str::from_utf8(&record[i])
@@ -155,17 +133,9 @@ impl<R: Read> EmployeeCsv<R> {
         }
         let roles = roles.map(|r| Roles::parse(&r)).transpose()?;
         if !self.seen.insert(employee_no.clone()) {
-            return Err(format!(
-                "employee_no {employee_no} appears more than once in this file"
-            ));
+            return Err(format!("employee_no {employee_no} appears more than once in this file"));
         }
-        Ok(EmployeeRow {
-            line,
-            employee_no,
-            name,
-            branch_code,
-            roles,
-        })
+        Ok(EmployeeRow { line, employee_no, name, branch_code, roles })
     }
 }
 
@@ -178,33 +148,17 @@ impl<R: Read> Iterator for EmployeeCsv<R> {
             match self.reader.read_byte_record(&mut self.record) {
                 Ok(false) => return None,
                 // Blank lines carry nothing to import or reject.
-                Ok(true)
-                    if self
-                        .record
-                        .iter()
-                        .all(|f| f.iter().all(u8::is_ascii_whitespace)) =>
-                {
-                    continue
-                }
+                Ok(true) if self.record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) => continue,
                 Ok(true) => {
                     let line = self.record.position().map_or(line, |p| p.line());
-                    return Some(
-                        self.check(line)
-                            .map_err(|message| Rejection { line, message }),
-                    );
+                    return Some(self.check(line).map_err(|message| Rejection { line, message }));
                 }
                 Err(e) => {
                     let line = e.position().map_or(line, |p| p.line());
                     if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                        return Some(Err(Rejection {
-                            line,
-                            message: format!("cannot read the file: {e}"),
-                        }));
+                        return Some(Err(Rejection { line, message: format!("cannot read the file: {e}") }));
                     }
-                    return Some(Err(Rejection {
-                        line,
-                        message: format!("malformed CSV: {e}"),
-                    }));
+                    return Some(Err(Rejection { line, message: format!("malformed CSV: {e}") }));
                 }
             }
         }
@@ -221,15 +175,10 @@ mod tests {
 
     #[test]
     fn good_rows_pass_with_line_numbers() {
-        let rows = read(
-            "employee_no,name,branch_code,roles\nE1,张三,B01,manager\nE2,李四,B01,\n".as_bytes(),
-        );
+        let rows = read("employee_no,name,branch_code,roles\nE1,张三,B01,manager\nE2,李四,B01,\n".as_bytes());
         let first = rows[0].as_ref().unwrap();
         assert_eq!((first.line, first.name.as_str()), (2, "张三"));
-        assert_eq!(
-            first.roles.as_ref().unwrap().to_string(),
-            "manager;employee"
-        );
+        assert_eq!(first.roles.as_ref().unwrap().to_string(), "manager;employee");
         assert_eq!(rows[1].as_ref().unwrap().line, 3);
     }
 
@@ -237,10 +186,7 @@ mod tests {
     fn a_bom_and_column_order_do_not_matter() {
         let rows = read("\u{feff}branch_code,employee_no,name\nB01,E1,王五\n".as_bytes());
         let row = rows[0].as_ref().unwrap();
-        assert_eq!(
-            (row.employee_no.as_str(), row.branch_code.as_str()),
-            ("E1", "B01")
-        );
+        assert_eq!((row.employee_no.as_str(), row.branch_code.as_str()), ("E1", "B01"));
         assert_eq!(row.roles, None);
     }
 
@@ -271,11 +217,7 @@ mod tests {
                 (9, false)
             ]
         );
-        let messages: Vec<String> = rows
-            .into_iter()
-            .filter_map(Result::err)
-            .map(|r| r.message)
-            .collect();
+        let messages: Vec<String> = rows.into_iter().filter_map(Result::err).map(|r| r.message).collect();
         assert!(messages[1].contains("more than once"));
         assert!(messages[2].contains("UTF-8"));
         assert!(messages[5].contains("longer than 100"));

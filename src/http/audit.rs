@@ -33,17 +33,8 @@ pub async fn list(
 ) -> AppResult<web::Json<Page<AuditEvent>>> {
     let page = page.request()?;
     let query = query.into_inner();
-    let filter = AuditFilter {
-        actor_id: query.actor_id,
-        action: query.action,
-        subject: query.subject,
-    };
-    Ok(web::Json(
-        state
-            .db
-            .run(move |c| Ok(audit::list(c, &filter, page)?))
-            .await?,
-    ))
+    let filter = AuditFilter { actor_id: query.actor_id, action: query.action, subject: query.subject };
+    Ok(web::Json(state.db.run(move |c| Ok(audit::list(c, &filter, page)?)).await?))
 }
 
 /// Recompute the hash chain and name the first broken event.
@@ -51,9 +42,6 @@ pub async fn list(
     (status = 200, body = Verification), (status = 401, body = Problem), (status = 403, body = Problem),
 ), tag = "audit", security(("bearer" = [])))]
 #[get("/audit/verify")]
-pub async fn verify(
-    state: web::Data<AppState>,
-    _admin: Admin,
-) -> AppResult<web::Json<Verification>> {
+pub async fn verify(state: web::Data<AppState>, _admin: Admin) -> AppResult<web::Json<Verification>> {
     Ok(web::Json(state.db.run(|c| Ok(audit::verify(c)?)).await?))
 }

@@ -53,18 +53,8 @@ fn invalid_credentials() -> AppError {
 }
 
 fn issue(state: &AppState, user: User) -> TokenResponse {
-    let token = state.tokens.issue(
-        user.id,
-        user.roles.clone(),
-        user.branch_id,
-        user.token_version,
-    );
-    TokenResponse {
-        access_token: token,
-        token_type: "Bearer",
-        expires_in: state.tokens.ttl_secs,
-        user,
-    }
+    let token = state.tokens.issue(user.id, user.roles.clone(), user.branch_id, user.token_version);
+    TokenResponse { access_token: token, token_type: "Bearer", expires_in: state.tokens.ttl_secs, user }
 }
 
 /// Refuses a locked account before any password is checked, right or wrong.
@@ -80,19 +70,13 @@ fn refuse_if_locked(account: Option<&Credentials>) -> AppResult<()> {
 }
 
 async fn record_failure(state: &AppState, id: i64) -> AppResult<()> {
-    state
-        .db
-        .run(move |conn| Ok(users::record_failure(conn, id, db::now())?))
-        .await?;
+    state.db.run(move |conn| Ok(users::record_failure(conn, id, db::now())?)).await?;
     Ok(())
 }
 
 async fn credentials(state: &AppState, employee_no: &str) -> AppResult<Option<Credentials>> {
     let employee_no = employee_no.trim().to_owned();
-    state
-        .db
-        .run(move |conn| Ok(users::credentials(conn, &employee_no)?))
-        .await
+    state.db.run(move |conn| Ok(users::credentials(conn, &employee_no)?)).await
 }
 
 /// Sign in with employee number and password.
@@ -115,10 +99,7 @@ pub async fn login(
     let account = credentials(&state, &body.employee_no).await?;
     refuse_if_locked(account.as_ref())?;
     let hash = account.as_ref().and_then(|a| a.password_hash.clone());
-    let matches = state
-        .hasher
-        .verify(SecretString::from(body.0.password), hash)
-        .await?;
+    let matches = state.hasher.verify(SecretString::from(body.0.password), hash).await?;
     let Some(account) = account else {
         return Err(invalid_credentials());
     };
@@ -170,13 +151,7 @@ pub async fn activate(
     refuse_if_locked(account.as_ref())?;
     let offered = hash_activation_code(&body.activation_code);
     let account = match account {
-        Some(a)
-            if a.activation_code_hash
-                .as_deref()
-                .is_some_and(|stored| same_hash(stored, &offered)) =>
-        {
-            a
-        }
+        Some(a) if a.activation_code_hash.as_deref().is_some_and(|stored| same_hash(stored, &offered)) => a,
         Some(a) => {
             record_failure(&state, a.id).await?;
             return Err(AppError::unauthorized(
@@ -189,15 +164,9 @@ pub async fn activate(
             ))
         }
     };
-    let password_hash = state
-        .hasher
-        .hash(SecretString::from(body.new_password))
-        .await?;
+    let password_hash = state.hasher.hash(SecretString::from(body.new_password)).await?;
     let id = account.id;
-    let user = state
-        .db
-        .run(move |conn| users::activate(conn, id, &offered, &password_hash))
-        .await?;
+    let user = state.db.run(move |conn| users::activate(conn, id, &offered, &password_hash)).await?;
     state.accounts.forget(id);
     Ok(web::Json(issue(&state, user)))
 }
@@ -227,32 +196,17 @@ pub async fn change_password(
     let id = caller.id();
     let account = state
         .db
-        .run(move |conn| {
-            users::credentials_by_id(conn, id)?.ok_or_else(|| AppError::not_found("user"))
-        })
+        .run(move |conn| users::credentials_by_id(conn, id)?.ok_or_else(|| AppError::not_found("user")))
         .await?;
     refuse_if_locked(Some(&account))?;
     let old_hash = account.password_hash.clone();
-    if !state
-        .hasher
-        .verify(SecretString::from(body.current_password), old_hash.clone())
-        .await?
-    {
+    if !state.hasher.verify(SecretString::from(body.current_password), old_hash.clone()).await? {
         record_failure(&state, id).await?;
-        return Err(AppError::invalid_field(
-            "current_password",
-            "is not your current password",
-        ));
+        return Err(AppError::invalid_field("current_password", "is not your current password"));
     }
     let old_hash = old_hash.unwrap_or_default();
-    let new_hash = state
-        .hasher
-        .hash(SecretString::from(body.new_password))
-        .await?;
-    let user = state
-        .db
-        .run(move |conn| users::change_password(conn, id, &old_hash, &new_hash))
-        .await?;
+    let new_hash = state.hasher.hash(SecretString::from(body.new_password)).await?;
+    let user = state.db.run(move |conn| users::change_password(conn, id, &old_hash, &new_hash)).await?;
     state.accounts.forget(id);
     Ok(web::Json(issue(&state, user)))
 }

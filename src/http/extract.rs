@@ -43,10 +43,7 @@ impl AuthUser {
         if self.has(role) {
             Ok(self)
         } else {
-            Err(AppError::forbidden(format!(
-                "this needs the {} role",
-                role.as_str()
-            )))
+            Err(AppError::forbidden(format!("this needs the {} role", role.as_str())))
         }
     }
 }
@@ -63,18 +60,12 @@ fn bearer(req: &HttpRequest) -> AppResult<String> {
         .headers()
         .get(header::AUTHORIZATION)
         .ok_or_else(|| AppError::unauthorized("sign in first: no Authorization header"))?;
-    let text = value
-        .to_str()
-        .map_err(|_| AppError::unauthorized("the Authorization header is not text"))?;
+    let text = value.to_str().map_err(|_| AppError::unauthorized("the Authorization header is not text"))?;
     match text.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
             Ok(token.trim().to_owned())
         }
-        _ => Err(AppError::unauthorized(
-            "the Authorization header must be 'Bearer <token>'",
-        )),
+        _ => Err(AppError::unauthorized("the Authorization header must be 'Bearer <token>'")),
     }
 }
 
@@ -90,21 +81,13 @@ impl FromRequest for AuthUser {
                 .tokens
                 .verify(&token)
                 .ok_or_else(|| AppError::unauthorized("the token is invalid or has expired"))?;
-            let id: i64 = claims
-                .sub
-                .parse()
-                .map_err(|_| AppError::unauthorized("the token names no user"))?;
+            let id: i64 =
+                claims.sub.parse().map_err(|_| AppError::unauthorized("the token names no user"))?;
             let user = state.accounts.get(&state.db, id).await?;
             match user {
-                Some(user) if user.is_active() && user.token_version == claims.tv => {
-                    Ok(AuthUser(user))
-                }
-                Some(user) if !user.is_active() => {
-                    Err(AppError::unauthorized("the account is disabled"))
-                }
-                _ => Err(AppError::unauthorized(
-                    "the token is no longer valid; sign in again",
-                )),
+                Some(user) if user.is_active() && user.token_version == claims.tv => Ok(AuthUser(user)),
+                Some(user) if !user.is_active() => Err(AppError::unauthorized("the account is disabled")),
+                _ => Err(AppError::unauthorized("the token is no longer valid; sign in again")),
             }
         })
     }
@@ -141,8 +124,8 @@ role_extractor!(Admin, Role::Admin, "A signed-in admin.");
 pub async fn read_body(payload: &mut Payload, limit: usize) -> AppResult<web::BytesMut> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|e| AppError::bad_request(format!("could not read the request body: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| AppError::bad_request(format!("could not read the request body: {e}")))?;
         if body.len() + chunk.len() > limit {
             return Err(AppError::new(
                 actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
@@ -176,18 +159,13 @@ pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> AppResult<T> 
             serde_json::error::Category::Data => {
                 let field = if path == "." { "body".to_owned() } else { path };
                 let message = inner.to_string();
-                let message = message
-                    .split(" at line ")
-                    .next()
-                    .unwrap_or(&message)
-                    .to_owned();
+                let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
                 AppError::invalid_field(&field, message)
             }
             _ => AppError::bad_request(format!("malformed JSON: {inner}")),
         }
     })?;
-    de.end()
-        .map_err(|e| AppError::bad_request(format!("malformed JSON: {e}")))?;
+    de.end().map_err(|e| AppError::bad_request(format!("malformed JSON: {e}")))?;
     value.validate()?;
     Ok(value)
 }
@@ -198,11 +176,8 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let limit = state(req).map(|s| s.settings.json_limit);
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let content_type =
+            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let mut payload = payload.take();
         Box::pin(async move {
             if let Some(kind) = content_type.filter(|k| !k.to_ascii_lowercase().contains("json")) {
@@ -234,14 +209,11 @@ impl PageQuery {
     pub fn request(&self) -> AppResult<PageRequest> {
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(50);
-        if page < 1 || page > 1_000_000 {
-            return Err(AppError::invalid_field("page", "must be 1 or more"));
+        if !(1..=1_000_000).contains(&page) {
+            return Err(AppError::invalid_field("page", "must be between 1 and 1000000"));
         }
         if !(1..=PageRequest::MAX_PER_PAGE).contains(&per_page) {
-            return Err(AppError::invalid_field(
-                "per_page",
-                "must be between 1 and 500",
-            ));
+            return Err(AppError::invalid_field("per_page", "must be between 1 and 500"));
         }
         Ok(PageRequest { page, per_page })
     }

@@ -45,10 +45,7 @@ struct BearerAuth;
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
-        );
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
     }
 }
 
@@ -120,10 +117,7 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
 
 fn query_error(e: actix_web::error::QueryPayloadError) -> AppError {
     let text = e.to_string();
-    let message = text
-        .strip_prefix("Query deserialize error: ")
-        .unwrap_or(&text)
-        .to_owned();
+    let message = text.strip_prefix("Query deserialize error: ").unwrap_or(&text).to_owned();
     AppError::unprocessable("invalid_query", message)
 }
 
@@ -152,18 +146,12 @@ fn problem_body<B: MessageBody + 'static>(
     let response: HttpResponse<BoxBody> = HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "application/problem+json"))
         .body(serde_json::to_string(&problem.problem()).unwrap_or_default());
-    Ok(ErrorHandlerResponse::Response(
-        res.into_response(response).map_into_right_body(),
-    ))
+    Ok(ErrorHandlerResponse::Response(res.into_response(response).map_into_right_body()))
 }
 
 /// Codes: letters, digits, '-', '_' and '.'.
 pub fn validate_code(code: &str) -> Result<(), ValidationError> {
-    if code.trim().is_empty()
-        || !code
-            .trim()
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    if code.trim().is_empty() || !code.trim().chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     {
         return Err(ValidationError::new("code")
             .with_message("may hold only letters, digits, '-', '_' and '.'".into()));

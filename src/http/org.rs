@@ -85,12 +85,7 @@ pub async fn list_member_companies(
     page: web::Query<PageQuery>,
 ) -> AppResult<web::Json<Page<MemberCompany>>> {
     let page = page.request()?;
-    Ok(web::Json(
-        state
-            .db
-            .run(move |c| org::list_member_companies(c, page))
-            .await?,
-    ))
+    Ok(web::Json(state.db.run(move |c| org::list_member_companies(c, page)).await?))
 }
 
 /// One member company.
@@ -104,12 +99,7 @@ pub async fn get_member_company(
     id: web::Path<i64>,
 ) -> AppResult<web::Json<MemberCompany>> {
     let id = id.into_inner();
-    Ok(web::Json(
-        state
-            .db
-            .run(move |c| org::get_member_company(c, id))
-            .await?,
-    ))
+    Ok(web::Json(state.db.run(move |c| org::get_member_company(c, id)).await?))
 }
 
 /// Rename or recode a member company.
@@ -129,12 +119,7 @@ pub async fn update_member_company(
         code: body.code.map(|s| s.trim().to_owned()),
         name: body.name.map(|s| s.trim().to_owned()),
     };
-    Ok(web::Json(
-        state
-            .db
-            .run(move |c| org::update_member_company(c, actor, id, changes))
-            .await?,
-    ))
+    Ok(web::Json(state.db.run(move |c| org::update_member_company(c, actor, id, changes)).await?))
 }
 
 /// Delete a member company that has no branches.
@@ -149,10 +134,7 @@ pub async fn delete_member_company(
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let (actor, id) = (admin.id(), id.into_inner());
-    state
-        .db
-        .run(move |c| org::delete_member_company(c, actor, id))
-        .await?;
+    state.db.run(move |c| org::delete_member_company(c, actor, id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -171,13 +153,7 @@ pub async fn create_branch(
     let branch = state
         .db
         .run(move |c| {
-            org::create_branch(
-                c,
-                actor,
-                body.code.trim(),
-                body.name.trim(),
-                body.member_company_id,
-            )
+            org::create_branch(c, actor, body.code.trim(), body.name.trim(), body.member_company_id)
         })
         .await?;
     Ok(HttpResponse::Created().json(branch))
@@ -195,12 +171,7 @@ pub async fn list_branches(
     filter: web::Query<BranchFilter>,
 ) -> AppResult<web::Json<Page<Branch>>> {
     let (page, company) = (page.request()?, filter.member_company_id);
-    Ok(web::Json(
-        state
-            .db
-            .run(move |c| org::list_branches(c, company, page))
-            .await?,
-    ))
+    Ok(web::Json(state.db.run(move |c| org::list_branches(c, company, page)).await?))
 }
 
 /// One branch.
@@ -214,9 +185,7 @@ pub async fn get_branch(
     id: web::Path<i64>,
 ) -> AppResult<web::Json<Branch>> {
     let id = id.into_inner();
-    Ok(web::Json(
-        state.db.run(move |c| org::get_branch(c, id)).await?,
-    ))
+    Ok(web::Json(state.db.run(move |c| org::get_branch(c, id)).await?))
 }
 
 /// Rename, recode or move a branch.
@@ -237,12 +206,7 @@ pub async fn update_branch(
         name: body.name.map(|s| s.trim().to_owned()),
         member_company_id: body.member_company_id,
     };
-    Ok(web::Json(
-        state
-            .db
-            .run(move |c| org::update_branch(c, actor, id, changes))
-            .await?,
-    ))
+    Ok(web::Json(state.db.run(move |c| org::update_branch(c, actor, id, changes)).await?))
 }
 
 /// Delete a branch that has no users.
@@ -257,9 +221,6 @@ pub async fn delete_branch(
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let (actor, id) = (admin.id(), id.into_inner());
-    state
-        .db
-        .run(move |c| org::delete_branch(c, actor, id))
-        .await?;
+    state.db.run(move |c| org::delete_branch(c, actor, id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

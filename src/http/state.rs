@@ -58,21 +58,14 @@ pub struct Accounts {
 
 impl Accounts {
     pub fn new(ttl: Duration) -> Self {
-        Accounts {
-            cache: moka::sync::Cache::builder()
-                .max_capacity(500_000)
-                .time_to_live(ttl)
-                .build(),
-        }
+        Accounts { cache: moka::sync::Cache::builder().max_capacity(500_000).time_to_live(ttl).build() }
     }
 
     pub async fn get(&self, db: &Db, id: i64) -> AppResult<Option<Arc<User>>> {
         if let Some(user) = self.cache.get(&id) {
             return Ok(Some(user));
         }
-        let user = db
-            .run(move |conn| users::find(conn, id).map_err(AppError::from))
-            .await?;
+        let user = db.run(move |conn| users::find(conn, id).map_err(AppError::from)).await?;
         Ok(user.map(|user| {
             let user = Arc::new(user);
             self.cache.insert(id, user.clone());

@@ -95,10 +95,7 @@ pub async fn create(
         roles: Roles::new(body.roles),
     };
     let (user, activation_code) = state.db.run(move |c| users::create(c, actor, user)).await?;
-    Ok(HttpResponse::Created().json(CreatedUser {
-        user,
-        activation_code,
-    }))
+    Ok(HttpResponse::Created().json(CreatedUser { user, activation_code }))
 }
 
 /// List accounts with filters.
@@ -121,9 +118,7 @@ pub async fn list(
         status: query.status.map(|s| s.as_str().to_owned()),
         q: query.q.map(|q| q.trim().to_owned()),
     };
-    Ok(web::Json(
-        state.db.run(move |c| users::list(c, &filter, page)).await?,
-    ))
+    Ok(web::Json(state.db.run(move |c| users::list(c, &filter, page)).await?))
 }
 
 /// One account.
@@ -159,10 +154,7 @@ pub async fn update(
         roles: body.roles.map(|r| Roles::new(r).to_string()),
         status: body.status.map(|s| s.as_str().to_owned()),
     };
-    let user = state
-        .db
-        .run(move |c| users::update(c, actor, id, changes))
-        .await?;
+    let user = state.db.run(move |c| users::update(c, actor, id, changes)).await?;
     state.accounts.forget(id);
     Ok(web::Json(user))
 }
@@ -179,14 +171,8 @@ pub async fn disable(
     id: web::Path<i64>,
 ) -> AppResult<web::Json<User>> {
     let (actor, id) = (admin.id(), id.into_inner());
-    let changes = UserChanges {
-        status: Some(users::DISABLED.to_owned()),
-        ..Default::default()
-    };
-    let user = state
-        .db
-        .run(move |c| users::update(c, actor, id, changes))
-        .await?;
+    let changes = UserChanges { status: Some(users::DISABLED.to_owned()), ..Default::default() };
+    let user = state.db.run(move |c| users::update(c, actor, id, changes)).await?;
     state.accounts.forget(id);
     Ok(web::Json(user))
 }
@@ -202,15 +188,9 @@ pub async fn reset_activation(
     id: web::Path<i64>,
 ) -> AppResult<web::Json<CreatedUser>> {
     let (actor, id) = (admin.id(), id.into_inner());
-    let (user, activation_code) = state
-        .db
-        .run(move |c| users::reset_activation(c, actor, id))
-        .await?;
+    let (user, activation_code) = state.db.run(move |c| users::reset_activation(c, actor, id)).await?;
     state.accounts.forget(id);
-    Ok(web::Json(CreatedUser {
-        user,
-        activation_code,
-    }))
+    Ok(web::Json(CreatedUser { user, activation_code }))
 }
 
 /// Import employees from CSV (`employee_no,name,branch_code[,roles]`, UTF-8).
@@ -244,15 +224,12 @@ pub async fn import_employees(
         ));
     }
     let mut payload: Payload = payload.into_inner();
-    let body = read_body(&mut payload, state.settings.csv_limit)
-        .await?
-        .freeze();
+    let body = read_body(&mut payload, state.settings.csv_limit).await?.freeze();
     let actor = admin.id();
     let report = state
         .db
         .run(move |conn| {
-            let rows =
-                EmployeeCsv::new(&body[..]).map_err(|e| AppError::invalid_field("header", e.0))?;
+            let rows = EmployeeCsv::new(&body[..]).map_err(|e| AppError::invalid_field("header", e.0))?;
             users::import(conn, Some(actor), rows)
         })
         .await?;

@@ -70,9 +70,7 @@ pub fn append(
         hash: String::new(),
     };
     event.hash = event.content().hash();
-    diesel::insert_into(audit_events::table)
-        .values(&event)
-        .execute(conn)?;
+    diesel::insert_into(audit_events::table).values(&event).execute(conn)?;
     Ok(event)
 }
 
@@ -144,22 +142,13 @@ pub fn verify(conn: &mut DbConn) -> QueryResult<Verification> {
                 return Ok(Verification {
                     ok: false,
                     events: verifier.checked,
-                    first_broken: Some(BrokenEvent {
-                        id,
-                        reason: reason.to_owned(),
-                    }),
+                    first_broken: Some(BrokenEvent { id, reason: reason.to_owned() }),
                 });
             }
         }
         match batch.last() {
             Some(last) => after = last.id,
-            None => {
-                return Ok(Verification {
-                    ok: true,
-                    events: verifier.checked,
-                    first_broken: None,
-                })
-            }
+            None => return Ok(Verification { ok: true, events: verifier.checked, first_broken: None }),
         }
     }
 }

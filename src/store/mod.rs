@@ -31,20 +31,12 @@ impl PageRequest {
     }
 
     pub fn of<T>(&self, items: Vec<T>, total: i64) -> Page<T> {
-        Page {
-            items,
-            page: self.page,
-            per_page: self.per_page,
-            total,
-        }
+        Page { items, page: self.page, per_page: self.per_page, total }
     }
 }
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern that matches `text` anywhere.
 pub fn contains_pattern(text: &str) -> String {
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }

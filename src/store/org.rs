@@ -50,10 +50,7 @@ pub struct BranchChanges {
 
 fn duplicate_code(e: diesel::result::Error, what: &str, code: &str) -> AppError {
     if db::is_unique_violation(&e) {
-        AppError::conflict(
-            "duplicate",
-            format!("a {what} with code {code:?} already exists"),
-        )
+        AppError::conflict("duplicate", format!("a {what} with code {code:?} already exists"))
     } else {
         e.into()
     }
@@ -95,10 +92,7 @@ pub fn get_member_company(conn: &mut DbConn, id: i64) -> AppResult<MemberCompany
         .ok_or_else(|| AppError::not_found("member company"))
 }
 
-pub fn list_member_companies(
-    conn: &mut DbConn,
-    page: PageRequest,
-) -> AppResult<Page<MemberCompany>> {
+pub fn list_member_companies(conn: &mut DbConn, page: PageRequest) -> AppResult<Page<MemberCompany>> {
     let total = member_companies::table.count().get_result(conn)?;
     let items = member_companies::table
         .select(MemberCompany::as_select())
@@ -140,17 +134,12 @@ pub fn update_member_company(
 pub fn delete_member_company(conn: &mut DbConn, actor: i64, id: i64) -> AppResult<()> {
     db::write_tx(conn, |conn| {
         let company = get_member_company(conn, id)?;
-        let branch_count: i64 = branches::table
-            .filter(branches::member_company_id.eq(id))
-            .count()
-            .get_result(conn)?;
+        let branch_count: i64 =
+            branches::table.filter(branches::member_company_id.eq(id)).count().get_result(conn)?;
         if branch_count > 0 {
             return Err(AppError::conflict(
                 "in_use",
-                format!(
-                    "member company {} still has {branch_count} branches",
-                    company.code
-                ),
+                format!("member company {} still has {branch_count} branches", company.code),
             ));
         }
         diesel::delete(member_companies::table.find(id)).execute(conn)?;
@@ -197,10 +186,7 @@ pub fn create_branch(
 
 /// A referenced member company that does not exist is the client's mistake: 422.
 fn require_member_company(conn: &mut DbConn, id: i64) -> AppResult<()> {
-    let exists: i64 = member_companies::table
-        .filter(member_companies::id.eq(id))
-        .count()
-        .get_result(conn)?;
+    let exists: i64 = member_companies::table.filter(member_companies::id.eq(id)).count().get_result(conn)?;
     if exists == 0 {
         return Err(AppError::invalid_field(
             "member_company_id",
@@ -241,12 +227,7 @@ pub fn list_branches(
     Ok(page.of(items, total))
 }
 
-pub fn update_branch(
-    conn: &mut DbConn,
-    actor: i64,
-    id: i64,
-    changes: BranchChanges,
-) -> AppResult<Branch> {
+pub fn update_branch(conn: &mut DbConn, actor: i64, id: i64, changes: BranchChanges) -> AppResult<Branch> {
     db::write_tx(conn, |conn| {
         let current = get_branch(conn, id)?;
         if changes.code.is_none() && changes.name.is_none() && changes.member_company_id.is_none() {
@@ -261,13 +242,7 @@ pub fn update_branch(
             .returning(branches::all_columns)
             .get_result::<Branch>(conn)
             .map_err(|e| duplicate_code(e, "branch", &code))?;
-        audit::append(
-            conn,
-            Some(actor),
-            "branch.update",
-            &format!("branch:{id}"),
-            json!(changes),
-        )?;
+        audit::append(conn, Some(actor), "branch.update", &format!("branch:{id}"), json!(changes))?;
         Ok(updated)
     })
 }
@@ -275,10 +250,7 @@ pub fn update_branch(
 pub fn delete_branch(conn: &mut DbConn, actor: i64, id: i64) -> AppResult<()> {
     db::write_tx(conn, |conn| {
         let branch = get_branch(conn, id)?;
-        let members: i64 = users::table
-            .filter(users::branch_id.eq(id))
-            .count()
-            .get_result(conn)?;
+        let members: i64 = users::table.filter(users::branch_id.eq(id)).count().get_result(conn)?;
         if members > 0 {
             return Err(AppError::conflict(
                 "in_use",
@@ -298,9 +270,7 @@ pub fn delete_branch(conn: &mut DbConn, actor: i64, id: i64) -> AppResult<()> {
 }
 
 /// Every branch by code, for imports.
-pub fn branch_ids_by_code(
-    conn: &mut DbConn,
-) -> QueryResult<std::collections::HashMap<String, i64>> {
+pub fn branch_ids_by_code(conn: &mut DbConn) -> QueryResult<std::collections::HashMap<String, i64>> {
     Ok(branches::table
         .select((branches::code, branches::id))
         .load::<(String, i64)>(conn)?

@@ -151,15 +151,9 @@ pub fn list(conn: &mut DbConn, filter: &UserFilter, page: PageRequest) -> AppRes
 
 fn require_branch(conn: &mut DbConn, branch_id: Option<i64>) -> AppResult<()> {
     if let Some(id) = branch_id {
-        let exists: i64 = branches::table
-            .filter(branches::id.eq(id))
-            .count()
-            .get_result(conn)?;
+        let exists: i64 = branches::table.filter(branches::id.eq(id)).count().get_result(conn)?;
         if exists == 0 {
-            return Err(AppError::invalid_field(
-                "branch_id",
-                format!("branch {id} does not exist"),
-            ));
+            return Err(AppError::invalid_field("branch_id", format!("branch {id} does not exist")));
         }
     }
     Ok(())
@@ -207,10 +201,7 @@ fn insert_values(
 
 fn duplicate_employee(e: diesel::result::Error, employee_no: &str) -> AppError {
     if db::is_unique_violation(&e) {
-        AppError::conflict(
-            "duplicate",
-            format!("employee_no {employee_no} is already taken"),
-        )
+        AppError::conflict("duplicate", format!("employee_no {employee_no} is already taken"))
     } else {
         e.into()
     }
@@ -222,12 +213,7 @@ pub fn create(conn: &mut DbConn, actor: i64, user: NewUser) -> AppResult<(User, 
     let created = db::write_tx(conn, |conn| {
         require_branch(conn, user.branch_id)?;
         let id: i64 = diesel::insert_into(users::table)
-            .values(insert_values(
-                &user,
-                Some(auth::hash_activation_code(&code)),
-                None,
-                db::now(),
-            ))
+            .values(insert_values(&user, Some(auth::hash_activation_code(&code)), None, db::now()))
             .returning(users::id)
             .get_result(conn)
             .map_err(|e| duplicate_employee(e, &user.employee_no))?;
@@ -279,13 +265,7 @@ pub fn update(conn: &mut DbConn, actor: i64, id: i64, changes: UserChanges) -> A
         diesel::update(users::table.find(id))
             .set((&changes, users::updated_at.eq(db::now())))
             .execute(conn)?;
-        audit::append(
-            conn,
-            Some(actor),
-            "user.update",
-            &format!("user:{id}"),
-            json!(changes),
-        )?;
+        audit::append(conn, Some(actor), "user.update", &format!("user:{id}"), json!(changes))?;
         get(conn, id)
     })
 }
@@ -303,13 +283,7 @@ pub fn reset_activation(conn: &mut DbConn, actor: i64, id: i64) -> AppResult<(Us
                 users::updated_at.eq(db::now()),
             ))
             .execute(conn)?;
-        audit::append(
-            conn,
-            Some(actor),
-            "user.reset_activation",
-            &format!("user:{id}"),
-            json!({}),
-        )?;
+        audit::append(conn, Some(actor), "user.reset_activation", &format!("user:{id}"), json!({}))?;
         get(conn, id)
     })?;
     Ok((user, code))
@@ -349,11 +323,7 @@ pub fn credentials(conn: &mut DbConn, employee_no: &str) -> QueryResult<Option<C
 }
 
 pub fn credentials_by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<Credentials>> {
-    users::table
-        .find(id)
-        .select(Credentials::as_select())
-        .first(conn)
-        .optional()
+    users::table.find(id).select(Credentials::as_select()).first(conn).optional()
 }
 
 /// Counts one failed attempt. A conditional update on the count read, retried
@@ -361,24 +331,17 @@ pub fn credentials_by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<Crede
 pub fn record_failure(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<Failures> {
     loop {
         let Some(current) = credentials_by_id(conn, id)? else {
-            return Ok(Failures {
-                count: 0,
-                window_started_at: None,
-                locked_until: None,
-            });
+            return Ok(Failures { count: 0, window_started_at: None, locked_until: None });
         };
         let next = current.failures().after_failure(now);
-        let updated = diesel::update(
-            users::table
-                .find(id)
-                .filter(users::failed_logins.eq(current.failed_logins)),
-        )
-        .set((
-            users::failed_logins.eq(next.count),
-            users::failed_window_started_at.eq(next.window_started_at),
-            users::locked_until.eq(next.locked_until),
-        ))
-        .execute(conn)?;
+        let updated =
+            diesel::update(users::table.find(id).filter(users::failed_logins.eq(current.failed_logins)))
+                .set((
+                    users::failed_logins.eq(next.count),
+                    users::failed_window_started_at.eq(next.window_started_at),
+                    users::locked_until.eq(next.locked_until),
+                ))
+                .execute(conn)?;
         if updated == 1 {
             return Ok(next);
         }
@@ -398,12 +361,7 @@ pub fn clear_failures(conn: &mut DbConn, id: i64) -> QueryResult<()> {
 
 /// Sets the first password with a one-time code. The update only applies while
 /// the code is still the stored one, so a code works once even under a race.
-pub fn activate(
-    conn: &mut DbConn,
-    id: i64,
-    code_hash: &str,
-    password_hash: &str,
-) -> AppResult<User> {
+pub fn activate(conn: &mut DbConn, id: i64, code_hash: &str, password_hash: &str) -> AppResult<User> {
     db::write_tx(conn, |conn| {
         let updated = diesel::update(
             users::table
@@ -423,50 +381,26 @@ pub fn activate(
         if updated == 0 {
             return Err(AppError::unauthorized("the activation code is not valid"));
         }
-        audit::append(
-            conn,
-            Some(id),
-            "user.activate",
-            &format!("user:{id}"),
-            json!({}),
-        )?;
+        audit::append(conn, Some(id), "user.activate", &format!("user:{id}"), json!({}))?;
         get(conn, id)
     })
 }
 
 /// Replaces the password if it is still the one that was checked, and bumps the
 /// token version so that every token issued before stops working.
-pub fn change_password(
-    conn: &mut DbConn,
-    id: i64,
-    old_hash: &str,
-    new_hash: &str,
-) -> AppResult<User> {
+pub fn change_password(conn: &mut DbConn, id: i64, old_hash: &str, new_hash: &str) -> AppResult<User> {
     db::write_tx(conn, |conn| {
-        let updated = diesel::update(
-            users::table
-                .find(id)
-                .filter(users::password_hash.eq(old_hash)),
-        )
-        .set((
-            users::password_hash.eq(new_hash),
-            users::token_version.eq(users::token_version + 1),
-            users::updated_at.eq(db::now()),
-        ))
-        .execute(conn)?;
+        let updated = diesel::update(users::table.find(id).filter(users::password_hash.eq(old_hash)))
+            .set((
+                users::password_hash.eq(new_hash),
+                users::token_version.eq(users::token_version + 1),
+                users::updated_at.eq(db::now()),
+            ))
+            .execute(conn)?;
         if updated == 0 {
-            return Err(AppError::conflict(
-                "stale",
-                "the password was changed meanwhile; sign in again",
-            ));
+            return Err(AppError::conflict("stale", "the password was changed meanwhile; sign in again"));
         }
-        audit::append(
-            conn,
-            Some(id),
-            "user.change_password",
-            &format!("user:{id}"),
-            json!({}),
-        )?;
+        audit::append(conn, Some(id), "user.change_password", &format!("user:{id}"), json!({}))?;
         get(conn, id)
     })
 }
@@ -505,12 +439,7 @@ pub fn upsert_admin(
                     roles: Roles::new([Role::Admin]),
                 };
                 diesel::insert_into(users::table)
-                    .values(insert_values(
-                        &user,
-                        None,
-                        Some(password_hash.to_owned()),
-                        db::now(),
-                    ))
+                    .values(insert_values(&user, None, Some(password_hash.to_owned()), db::now()))
                     .returning(users::id)
                     .get_result(conn)?
             }
@@ -618,39 +547,23 @@ fn import_batch_once(
     actor: Option<i64>,
     batch: &[(EmployeeRow, i64)],
 ) -> AppResult<BatchOutcome> {
-    let numbers: Vec<&str> = batch
-        .iter()
-        .map(|(row, _)| row.employee_no.as_str())
-        .collect();
+    let numbers: Vec<&str> = batch.iter().map(|(row, _)| row.employee_no.as_str()).collect();
     let existing: HashMap<String, (i64, String, Option<i64>, String)> = users::table
         .filter(users::employee_no.eq_any(&numbers))
-        .select((
-            users::employee_no,
-            (users::id, users::name, users::branch_id, users::roles),
-        ))
+        .select((users::employee_no, (users::id, users::name, users::branch_id, users::roles)))
         .load::<(String, (i64, String, Option<i64>, String))>(conn)?
         .into_iter()
         .collect();
     let now = db::now();
-    let mut outcome = BatchOutcome {
-        codes: vec![],
-        updated: 0,
-        unchanged: 0,
-    };
+    let mut outcome = BatchOutcome { codes: vec![], updated: 0, unchanged: 0 };
     let mut updated_numbers = vec![];
     let mut new_rows = vec![];
     for (row, branch_id) in batch {
         match existing.get(&row.employee_no) {
             Some((id, name, current_branch, current_roles)) => {
-                let roles = row
-                    .roles
-                    .as_ref()
-                    .map(|r| r.to_string())
-                    .unwrap_or_else(|| current_roles.clone());
-                if *name == row.name
-                    && *current_branch == Some(*branch_id)
-                    && roles == *current_roles
-                {
+                let roles =
+                    row.roles.as_ref().map(|r| r.to_string()).unwrap_or_else(|| current_roles.clone());
+                if *name == row.name && *current_branch == Some(*branch_id) && roles == *current_roles {
                     outcome.unchanged += 1;
                     continue;
                 }
@@ -673,32 +586,18 @@ fn import_batch_once(
                     branch_id: Some(*branch_id),
                     roles: row.roles.clone().unwrap_or_else(Roles::employee),
                 };
-                new_rows.push(insert_values(
-                    &user,
-                    Some(auth::hash_activation_code(&code)),
-                    None,
-                    now,
-                ));
-                outcome.codes.push(ActivationCode {
-                    employee_no: row.employee_no.clone(),
-                    code,
-                });
+                new_rows.push(insert_values(&user, Some(auth::hash_activation_code(&code)), None, now));
+                outcome.codes.push(ActivationCode { employee_no: row.employee_no.clone(), code });
             }
         }
     }
     // One statement per row: MultiConnection has no multi-row insert, and
     // inside one transaction SQLite inserts rows about as fast either way.
     for values in &new_rows {
-        diesel::insert_into(users::table)
-            .values(values)
-            .execute(conn)?;
+        diesel::insert_into(users::table).values(values).execute(conn)?;
     }
     if !outcome.codes.is_empty() || !updated_numbers.is_empty() {
-        let created: Vec<&str> = outcome
-            .codes
-            .iter()
-            .map(|c| c.employee_no.as_str())
-            .collect();
+        let created: Vec<&str> = outcome.codes.iter().map(|c| c.employee_no.as_str()).collect();
         audit::append(
             conn,
             actor,

@@ -1,0 +1,317 @@
+//! The test harness: the real app on a random port over a fresh database,
+//! SQLite always and PostgreSQL when AWARDS_TEST_POSTGRES_URL is set.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use awards::config::{DatabaseSettings, HashSettings, Settings};
+use awards::db::DatabaseUrl;
+use awards::startup::Application;
+use diesel::{Connection, RunQueryDsl};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Runs each named test function against SQLite and against PostgreSQL.
+#[macro_export]
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => { $(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::helpers::TestApp::sqlite().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::helpers::TestApp::postgres().await {
+                    super::$name(app).await
+                }
+            }
+        }
+    )* };
+}
+
+/// A database that exists for one test and is dropped after it.
+pub enum TestDb {
+    /// Kept for its Drop, which removes the directory.
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres {
+        server: String,
+        name: String,
+    },
+}
+
+impl TestDb {
+    pub fn sqlite() -> (TestDb, String) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        (TestDb::Sqlite(dir), url)
+    }
+
+    pub fn postgres() -> Option<(TestDb, String)> {
+        let server = std::env::var("AWARDS_TEST_POSTGRES_URL").ok()?.trim_end_matches('/').to_owned();
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let name = format!(
+            "awards_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            rand_suffix()
+        );
+        let mut admin = diesel::PgConnection::establish(&format!("{server}/postgres"))
+            .expect("AWARDS_TEST_POSTGRES_URL is set but the server is unreachable");
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .expect("create test database");
+        let url = format!("{server}/{name}");
+        Some((TestDb::Postgres { server, name }, url))
+    }
+}
+
+fn rand_suffix() -> u32 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { server, name } = self {
+            if let Ok(mut admin) = diesel::PgConnection::establish(&format!("{server}/postgres")) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin);
+            }
+        }
+    }
+}
+
+pub fn settings(url: &str) -> Settings {
+    Settings {
+        database: DatabaseSettings { database_url: DatabaseUrl::parse(url).expect("url"), pool_size: 8 },
+        hashing: HashSettings {
+            // Cheap hashes keep the suite fast; one test runs the real cost.
+            argon2_memory_kib: 1024,
+            argon2_iterations: 1,
+            argon2_parallelism: 1,
+            hash_workers: Some(2),
+            hash_queue: 64,
+        },
+        bind: "127.0.0.1:0".into(),
+        jwt_secret: Some(JWT_SECRET.into()),
+        dev: false,
+        token_ttl: 3600,
+        workers: Some(2),
+        auth_cache_ttl: 30,
+        json_limit: 64 * 1024,
+        csv_limit: 32 * 1024 * 1024,
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub admin_password: String,
+    pub database_url: String,
+    admin_token: Option<String>,
+    _db: TestDb,
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Response {
+    /// The problem's `code`, for error answers.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+}
+
+impl TestApp {
+    pub async fn sqlite() -> TestApp {
+        let (db, url) = TestDb::sqlite();
+        Self::start(db, url, |_| {}).await
+    }
+
+    pub async fn postgres() -> Option<TestApp> {
+        match TestDb::postgres() {
+            Some((db, url)) => Some(Self::start(db, url, |_| {}).await),
+            None => {
+                eprintln!("AWARDS_TEST_POSTGRES_URL is not set: PostgreSQL half skipped");
+                None
+            }
+        }
+    }
+
+    pub async fn start(db: TestDb, url: String, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = settings(&url);
+        tweak(&mut settings);
+        let (app, first_admin) = Application::build(settings).await.expect("app starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        let mut app = TestApp {
+            address,
+            client: reqwest::Client::new(),
+            admin_password: first_admin.expect("an empty database gets a first admin").password,
+            database_url: url,
+            admin_token: None,
+            _db: db,
+        };
+        let token = app.login("admin", &app.admin_password.clone()).await;
+        app.admin_token = Some(token);
+        app
+    }
+
+    pub fn admin(&self) -> &str {
+        self.admin_token.as_deref().expect("admin token")
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        let mut req = self.client.request(method, format!("{}{path}", self.address));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        Self::read(req.send().await.expect("request sent")).await
+    }
+
+    pub async fn read(res: reqwest::Response) -> Response {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        if status.is_client_error() || status.is_server_error() {
+            let kind = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+            assert_eq!(kind, "application/problem+json", "errors are problem+json: {status} {body}");
+            assert!(
+                status.is_client_error() || status == StatusCode::SERVICE_UNAVAILABLE,
+                "never a 5xx: {status} {body}"
+            );
+        }
+        Response { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
+        self.request(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Response {
+        self.request(Method::PATCH, path, Some(token), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.request(Method::DELETE, path, Some(token), None).await
+    }
+
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.address))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        Self::read(req.send().await.expect("request sent")).await
+    }
+
+    pub async fn import_csv(&self, token: &str, csv: impl Into<reqwest::Body>) -> Response {
+        self.raw(Method::POST, "/api/v1/imports/employees", Some(token), "text/csv", csv).await
+    }
+
+    pub async fn try_login(&self, employee_no: &str, password: &str) -> Response {
+        self.request(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"employee_no": employee_no, "password": password})),
+        )
+        .await
+    }
+
+    pub async fn login(&self, employee_no: &str, password: &str) -> String {
+        let res = self.try_login(employee_no, password).await;
+        assert_eq!(res.status, StatusCode::OK, "login {employee_no}: {}", res.body);
+        res.body["access_token"].as_str().expect("token").to_owned()
+    }
+
+    /// Creates a member company and a branch; returns (member_company_id, branch_id).
+    pub async fn org(&self, company_code: &str, branch_code: &str) -> (i64, i64) {
+        let company = match self.get("/api/v1/member-companies?per_page=500", self.admin()).await.body
+            ["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|c| c["code"] == company_code).cloned())
+        {
+            Some(c) => c,
+            None => {
+                let res = self
+                    .post(
+                        "/api/v1/member-companies",
+                        self.admin(),
+                        json!({"code": company_code, "name": format!("{company_code} 公司")}),
+                    )
+                    .await;
+                assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+                res.body
+            }
+        };
+        let company_id = company["id"].as_i64().expect("id");
+        let res = self
+            .post("/api/v1/branches", self.admin(), json!({"code": branch_code, "name": format!("{branch_code} 分行"), "member_company_id": company_id}))
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        (company_id, res.body["id"].as_i64().expect("id"))
+    }
+
+    /// Creates and activates an account; returns (user id, token).
+    pub async fn user(&self, employee_no: &str, branch_id: Option<i64>, roles: &[&str]) -> (i64, String) {
+        let res = self
+            .post("/api/v1/users", self.admin(), json!({"employee_no": employee_no, "name": format!("用户{employee_no}"), "branch_id": branch_id, "roles": roles}))
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        let id = res.body["id"].as_i64().expect("id");
+        let code = res.body["activation_code"].as_str().expect("code").to_owned();
+        let res = self.activate(employee_no, &code, PASSWORD).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        (id, res.body["access_token"].as_str().expect("token").to_owned())
+    }
+
+    pub async fn activate(&self, employee_no: &str, code: &str, password: &str) -> Response {
+        self.request(
+            Method::POST,
+            "/api/v1/auth/activate",
+            None,
+            Some(json!({"employee_no": employee_no, "activation_code": code, "new_password": password})),
+        )
+        .await
+    }
+
+    /// A direct connection to the test database, for checks behind the API's back.
+    pub fn connect(&self) -> awards::db::DbConn {
+        DatabaseUrl::parse(&self.database_url).expect("url").connect().expect("connect")
+    }
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real service over HTTP, on SQLite and PostgreSQL.
+
+mod helpers;
+
+mod audit;
+mod auth;
+mod cli;
+mod import;
+mod ops;
+mod org;
+mod users;

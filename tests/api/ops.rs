@@ -1,0 +1,68 @@
+use reqwest::{Method, StatusCode};
+
+use crate::helpers::TestApp;
+use crate::on_both;
+
+on_both!(probes_answer, openapi_describes_every_route, errors_are_problems);
+
+async fn probes_answer(app: TestApp) {
+    for (path, status) in [("/healthz", "ok"), ("/readyz", "ready")] {
+        let res = app.request(Method::GET, path, None, None).await;
+        assert_eq!(res.status, StatusCode::OK);
+        assert_eq!(res.body["status"], status);
+        assert!(res.headers.contains_key("x-request-id"));
+    }
+    app.get("/api/v1/me", app.admin()).await;
+    let metrics =
+        app.client.get(format!("{}/metrics", app.address)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("awards_http_requests_total"), "{metrics}");
+}
+
+async fn openapi_describes_every_route(app: TestApp) {
+    let doc = app.request(Method::GET, "/api/openapi.json", None, None).await.body;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/api/v1/auth/login", "post"),
+        ("/api/v1/auth/activate", "post"),
+        ("/api/v1/auth/password", "post"),
+        ("/api/v1/me", "get"),
+        ("/api/v1/member-companies", "post"),
+        ("/api/v1/member-companies/{id}", "patch"),
+        ("/api/v1/branches/{id}", "delete"),
+        ("/api/v1/users", "get"),
+        ("/api/v1/users/{id}/activation-code", "post"),
+        ("/api/v1/imports/employees", "post"),
+        ("/api/v1/audit", "get"),
+        ("/api/v1/audit/verify", "get"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+    ] {
+        let op = &paths[path][method];
+        assert!(op.is_object(), "{method} {path} is documented");
+        assert!(
+            op["responses"].as_object().unwrap().len() >= 2 || path.ends_with("z"),
+            "{method} {path} documents its errors"
+        );
+    }
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+    let docs = app.client.get(format!("{}/docs/", app.address)).send().await.unwrap();
+    assert_eq!(docs.status(), StatusCode::OK);
+    let html = docs.text().await.unwrap();
+    assert!(html.contains("swagger"), "{html}");
+    assert!(
+        !html.contains("https://") && !html.contains("http://"),
+        "the docs page fetches nothing from outside"
+    );
+    let bundle = app.client.get(format!("{}/docs/swagger-ui-bundle.js", app.address)).send().await.unwrap();
+    assert_eq!(bundle.status(), StatusCode::OK, "assets are bundled");
+}
+
+async fn errors_are_problems(app: TestApp) {
+    let res = app.request(Method::GET, "/no/such/thing", None, None).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert_eq!(res.body["status"], 404);
+    assert_eq!(res.body["type"], "/problems/not_found");
+    let res = app.request(Method::PUT, "/api/v1/me", Some(app.admin()), None).await;
+    assert!(res.status.is_client_error());
+}
