@@ -55,4 +55,60 @@ diesel::joinable!(branches -> member_companies (member_company_id));
 diesel::joinable!(users -> branches (branch_id));
 diesel::joinable!(audit_events -> users (actor_id));
 
-diesel::allow_tables_to_appear_in_same_query!(member_companies, branches, users, audit_events);
+diesel::table! {
+    campaigns (id) {
+        id -> BigInt,
+        name -> Text,
+        nomination_opens_at -> Timestamp,
+        nomination_closes_at -> Timestamp,
+        nominations_per_branch -> Integer,
+        winners_target -> Integer,
+        status -> Text,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    nominations (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        branch_id -> BigInt,
+        nominee_id -> BigInt,
+        nominated_by -> BigInt,
+        title -> Text,
+        summary -> Text,
+        story -> Text,
+        links -> Text,
+        status -> Text,
+        ineligible_reason -> Nullable<Text>,
+        version -> Integer,
+        submitted_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    nomination_counts (campaign_id, branch_id) {
+        campaign_id -> BigInt,
+        branch_id -> BigInt,
+        submitted -> Integer,
+    }
+}
+
+diesel::joinable!(nominations -> campaigns (campaign_id));
+diesel::joinable!(nominations -> branches (branch_id));
+diesel::joinable!(nomination_counts -> campaigns (campaign_id));
+diesel::joinable!(nomination_counts -> branches (branch_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    campaigns,
+    nominations,
+    nomination_counts,
+    branches,
+    member_companies,
+    users,
+    audit_events
+);

@@ -1,6 +1,8 @@
 //! Pure rules: no I/O, no database, unit-tested on their own.
 
+pub mod access;
 pub mod account;
 pub mod audit;
+pub mod campaign;
 pub mod import;
 pub mod roles;

@@ -2,6 +2,8 @@
 //! Functions take `&mut DbConn` and run on both backends.
 
 pub mod audit;
+pub mod campaigns;
+pub mod nominations;
 pub mod org;
 pub mod users;
 

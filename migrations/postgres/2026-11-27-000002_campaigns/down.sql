@@ -1,0 +1,3 @@
+DROP TABLE nomination_counts;
+DROP TABLE nominations;
+DROP TABLE campaigns;

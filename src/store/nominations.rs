@@ -1,0 +1,723 @@
+//! Nominations: a branch manager puts an employee forward with a case story.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::db::schema::{branches, campaigns, member_companies, nomination_counts, nominations, users};
+use crate::db::{self, DbConn};
+use crate::domain::access::Actor;
+use crate::domain::campaign::{nomination_window, CampaignStatus, NominationStatus, WindowRefusal};
+use crate::error::{AppError, AppResult};
+use crate::store::campaigns::{self as campaign_store, check_version, Campaign};
+use crate::store::{audit, contains_pattern, Page, PageRequest};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = nominations)]
+struct NominationRow {
+    id: i64,
+    campaign_id: i64,
+    branch_id: i64,
+    nominee_id: i64,
+    nominated_by: i64,
+    title: String,
+    summary: String,
+    story: String,
+    links: String,
+    status: String,
+    ineligible_reason: Option<String>,
+    version: i32,
+    submitted_at: Option<NaiveDateTime>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// A nomination with the names a reader needs beside the ids.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Nomination {
+    pub id: i64,
+    pub campaign_id: i64,
+    pub branch_id: i64,
+    pub branch_name: String,
+    pub member_company_id: i64,
+    pub nominee_id: i64,
+    pub nominee_name: String,
+    pub nominee_employee_no: String,
+    pub nominated_by: i64,
+    pub title: String,
+    pub summary: String,
+    pub story: String,
+    pub links: Vec<String>,
+    /// draft, submitted, withdrawn or ineligible
+    pub status: String,
+    pub ineligible_reason: Option<String>,
+    /// Bumped by every change; send it back as `If-Match` to refuse stale edits.
+    pub version: i32,
+    #[serde(with = "crate::utc::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub submitted_at: Option<NaiveDateTime>,
+    #[serde(with = "crate::utc")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: NaiveDateTime,
+    #[serde(with = "crate::utc")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: NaiveDateTime,
+}
+
+impl Nomination {
+    pub fn status(&self) -> NominationStatus {
+        NominationStatus::parse(&self.status).unwrap_or(NominationStatus::Draft)
+    }
+
+    fn from_parts(
+        row: NominationRow,
+        branch_name: String,
+        member_company_id: i64,
+        nominee: (String, String),
+    ) -> Self {
+        Nomination {
+            id: row.id,
+            campaign_id: row.campaign_id,
+            branch_id: row.branch_id,
+            branch_name,
+            member_company_id,
+            nominee_id: row.nominee_id,
+            nominee_name: nominee.0,
+            nominee_employee_no: nominee.1,
+            nominated_by: row.nominated_by,
+            title: row.title,
+            summary: row.summary,
+            story: row.story,
+            links: serde_json::from_str(&row.links).unwrap_or_default(),
+            status: row.status,
+            ineligible_reason: row.ineligible_reason,
+            version: row.version,
+            submitted_at: row.submitted_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+type Joined = (NominationRow, String, i64, (String, String));
+
+#[diesel::dsl::auto_type]
+fn joined() -> _ {
+    let nominee: diesel::dsl::Eq<users::id, nominations::nominee_id> = users::id.eq(nominations::nominee_id);
+    nominations::table.inner_join(branches::table).inner_join(users::table.on(nominee))
+}
+
+pub fn get(conn: &mut DbConn, id: i64) -> AppResult<Nomination> {
+    let (row, branch, company, nominee): Joined = joined()
+        .filter(nominations::id.eq(id))
+        .select((
+            NominationRow::as_select(),
+            branches::name,
+            branches::member_company_id,
+            (users::name, users::employee_no),
+        ))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("nomination"))?;
+    Ok(Nomination::from_parts(row, branch, company, nominee))
+}
+
+/// What a nominee may see of nominations of themselves.
+#[derive(Debug, Clone, Serialize, Queryable, utoipa::ToSchema)]
+pub struct OwnNomination {
+    pub id: i64,
+    pub campaign_id: i64,
+    pub campaign_name: String,
+    pub title: String,
+    pub status: String,
+}
+
+pub fn of_nominee(conn: &mut DbConn, nominee_id: i64) -> AppResult<Vec<OwnNomination>> {
+    Ok(nominations::table
+        .inner_join(campaigns::table)
+        .filter(nominations::nominee_id.eq(nominee_id))
+        .filter(nominations::status.ne(NominationStatus::Draft.as_str()))
+        .select((
+            nominations::id,
+            nominations::campaign_id,
+            campaigns::name,
+            nominations::title,
+            nominations::status,
+        ))
+        .order(nominations::id.desc())
+        .load(conn)?)
+}
+
+pub struct NominationText {
+    pub title: String,
+    pub summary: String,
+    pub story: String,
+    pub links: Vec<String>,
+}
+
+fn window_error(refusal: WindowRefusal) -> AppError {
+    let code = match refusal {
+        WindowRefusal::NotNominating(_) => "not_nominating",
+        WindowRefusal::NotYetOpen | WindowRefusal::Closed => "window_closed",
+    };
+    AppError::conflict(code, refusal.message())
+}
+
+/// Nominations change only while the campaign is nominating and its window open.
+fn require_window(campaign: &Campaign) -> AppResult<()> {
+    nomination_window(
+        campaign.status(),
+        campaign.nomination_opens_at,
+        campaign.nomination_closes_at,
+        db::now(),
+    )
+    .map_err(window_error)
+}
+
+fn require_branch(actor: &Actor, branch_id: i64) -> AppResult<()> {
+    if actor.manages_branch(branch_id) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden("you manage another branch"))
+    }
+}
+
+pub fn create(
+    conn: &mut DbConn,
+    actor: &Actor,
+    campaign_id: i64,
+    nominee_id: i64,
+    text: NominationText,
+) -> AppResult<Nomination> {
+    db::write_tx(conn, |conn| {
+        let campaign = campaign_store::get(conn, campaign_id)?;
+        require_window(&campaign)?;
+        let nominee: Option<(Option<i64>, String)> =
+            users::table.find(nominee_id).select((users::branch_id, users::status)).first(conn).optional()?;
+        let (branch_id, status) = nominee.ok_or_else(|| {
+            AppError::invalid_field("nominee_id", format!("user {nominee_id} does not exist"))
+        })?;
+        let branch_id = branch_id.ok_or_else(|| {
+            AppError::invalid_field(
+                "nominee_id",
+                "group staff belong to no branch and cannot be nominated by one",
+            )
+        })?;
+        if status != crate::store::users::ACTIVE {
+            return Err(AppError::invalid_field("nominee_id", "the nominee's account is disabled"));
+        }
+        if !actor.manages_branch(branch_id) {
+            return Err(AppError::forbidden("the nominee belongs to another branch"));
+        }
+        let now = db::now();
+        let id: i64 = diesel::insert_into(nominations::table)
+            .values((
+                nominations::campaign_id.eq(campaign_id),
+                nominations::branch_id.eq(branch_id),
+                nominations::nominee_id.eq(nominee_id),
+                nominations::nominated_by.eq(actor.id),
+                nominations::title.eq(&text.title),
+                nominations::summary.eq(&text.summary),
+                nominations::story.eq(&text.story),
+                nominations::links.eq(json!(text.links).to_string()),
+                nominations::status.eq(NominationStatus::Draft.as_str()),
+                nominations::created_at.eq(now),
+                nominations::updated_at.eq(now),
+            ))
+            .returning(nominations::id)
+            .get_result(conn)
+            .map_err(|e| {
+                if db::is_unique_violation(&e) {
+                    AppError::conflict(
+                        "already_nominated",
+                        "this employee is already nominated in this campaign",
+                    )
+                } else {
+                    e.into()
+                }
+            })?;
+        audit::append(
+            conn,
+            Some(actor.id),
+            "nomination.create",
+            &format!("nomination:{id}"),
+            json!({"campaign_id": campaign_id, "nominee_id": nominee_id, "branch_id": branch_id, "title": text.title}),
+        )?;
+        get(conn, id)
+    })
+}
+
+/// Loads a nomination for a change by `actor`, with its campaign, checking
+/// scope, version and window.
+fn for_change(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: i64,
+    expected_version: Option<i32>,
+) -> AppResult<(Nomination, Campaign)> {
+    let nomination = get(conn, id)?;
+    require_branch(actor, nomination.branch_id)?;
+    check_version(nomination.version, expected_version)?;
+    let campaign = campaign_store::get(conn, nomination.campaign_id)?;
+    require_window(&campaign)?;
+    Ok((nomination, campaign))
+}
+
+/// Writes the new status (and text) if the nomination is still at `version`.
+fn bump(
+    conn: &mut DbConn,
+    nomination: &Nomination,
+    set_status: Option<NominationStatus>,
+    text: Option<&NominationText>,
+) -> AppResult<()> {
+    let now = db::now();
+    let target = nominations::table.find(nomination.id).filter(nominations::version.eq(nomination.version));
+    let next_version = nominations::version.eq(nomination.version + 1);
+    let updated = match (set_status, text) {
+        (_, Some(text)) => diesel::update(target)
+            .set((
+                nominations::title.eq(&text.title),
+                nominations::summary.eq(&text.summary),
+                nominations::story.eq(&text.story),
+                nominations::links.eq(json!(text.links).to_string()),
+                next_version,
+                nominations::updated_at.eq(now),
+            ))
+            .execute(conn)?,
+        (Some(NominationStatus::Submitted), None) => diesel::update(target)
+            .set((
+                nominations::status.eq(NominationStatus::Submitted.as_str()),
+                nominations::submitted_at.eq(now),
+                next_version,
+                nominations::updated_at.eq(now),
+            ))
+            .execute(conn)?,
+        (Some(status), None) => diesel::update(target)
+            .set((nominations::status.eq(status.as_str()), next_version, nominations::updated_at.eq(now)))
+            .execute(conn)?,
+        (None, None) => 1,
+    };
+    if updated == 0 {
+        return Err(AppError::new(
+            actix_web::http::StatusCode::PRECONDITION_FAILED,
+            "stale",
+            "the nomination changed meanwhile; reload and retry",
+        ));
+    }
+    Ok(())
+}
+
+pub fn update(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: i64,
+    text: NominationText,
+    expected_version: Option<i32>,
+) -> AppResult<Nomination> {
+    db::write_tx(conn, |conn| {
+        let (nomination, _) = for_change(conn, actor, id, expected_version)?;
+        if !nomination.status().is_editable() {
+            return Err(AppError::conflict(
+                "invalid_state",
+                format!("a {} nomination cannot be edited", nomination.status),
+            ));
+        }
+        bump(conn, &nomination, None, Some(&text))?;
+        audit::append(
+            conn,
+            Some(actor.id),
+            "nomination.update",
+            &format!("nomination:{id}"),
+            json!({"title": text.title, "summary": text.summary, "story_chars": text.story.chars().count(), "links": text.links}),
+        )?;
+        get(conn, id)
+    })
+}
+
+/// Takes one of the branch's quota places. A conditional update on the
+/// branch's counter: the database refuses the place when none is left, so
+/// parallel submits can never exceed the quota.
+fn take_quota_place(conn: &mut DbConn, campaign: &Campaign, branch_id: i64) -> AppResult<()> {
+    let exists: i64 = nomination_counts::table
+        .filter(nomination_counts::campaign_id.eq(campaign.id))
+        .filter(nomination_counts::branch_id.eq(branch_id))
+        .count()
+        .get_result(conn)?;
+    if exists == 0 {
+        // A savepoint, so that losing the race to create the row only undoes this insert.
+        let created = conn.transaction(|conn| {
+            diesel::insert_into(nomination_counts::table)
+                .values((
+                    nomination_counts::campaign_id.eq(campaign.id),
+                    nomination_counts::branch_id.eq(branch_id),
+                ))
+                .execute(conn)
+        });
+        match created {
+            Ok(_) => {}
+            Err(e) if db::is_unique_violation(&e) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let quota = campaigns::table.find(campaign.id).select(campaigns::nominations_per_branch).single_value();
+    let taken = diesel::update(
+        nomination_counts::table
+            .filter(nomination_counts::campaign_id.eq(campaign.id))
+            .filter(nomination_counts::branch_id.eq(branch_id))
+            .filter(nomination_counts::submitted.nullable().lt(quota)),
+    )
+    .set(nomination_counts::submitted.eq(nomination_counts::submitted + 1))
+    .execute(conn)?;
+    if taken == 0 {
+        return Err(AppError::conflict(
+            "quota_exhausted",
+            format!("the branch has already submitted its {} nominations", campaign.nominations_per_branch),
+        ));
+    }
+    Ok(())
+}
+
+fn release_quota_place(conn: &mut DbConn, campaign_id: i64, branch_id: i64) -> AppResult<()> {
+    diesel::update(
+        nomination_counts::table
+            .filter(nomination_counts::campaign_id.eq(campaign_id))
+            .filter(nomination_counts::branch_id.eq(branch_id)),
+    )
+    .set(nomination_counts::submitted.eq(nomination_counts::submitted - 1))
+    .execute(conn)?;
+    Ok(())
+}
+
+pub fn submit(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: i64,
+    expected_version: Option<i32>,
+) -> AppResult<Nomination> {
+    db::write_tx(conn, |conn| {
+        let (nomination, campaign) = for_change(conn, actor, id, expected_version)?;
+        if !nomination.status().can_submit() {
+            return Err(AppError::conflict(
+                "invalid_state",
+                format!("a {} nomination cannot be submitted", nomination.status),
+            ));
+        }
+        take_quota_place(conn, &campaign, nomination.branch_id)?;
+        bump(conn, &nomination, Some(NominationStatus::Submitted), None)?;
+        audit::append(conn, Some(actor.id), "nomination.submit", &format!("nomination:{id}"), json!({}))?;
+        get(conn, id)
+    })
+}
+
+pub fn withdraw(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: i64,
+    expected_version: Option<i32>,
+) -> AppResult<Nomination> {
+    db::write_tx(conn, |conn| {
+        let (nomination, _) = for_change(conn, actor, id, expected_version)?;
+        if !nomination.status().can_withdraw() {
+            return Err(AppError::conflict(
+                "invalid_state",
+                format!("a {} nomination cannot be withdrawn", nomination.status),
+            ));
+        }
+        if nomination.status() == NominationStatus::Submitted {
+            release_quota_place(conn, nomination.campaign_id, nomination.branch_id)?;
+        }
+        bump(conn, &nomination, Some(NominationStatus::Withdrawn), None)?;
+        audit::append(conn, Some(actor.id), "nomination.withdraw", &format!("nomination:{id}"), json!({}))?;
+        get(conn, id)
+    })
+}
+
+/// Deletes a draft (a submitted nomination is withdrawn instead, and kept).
+pub fn delete_draft(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: i64,
+    expected_version: Option<i32>,
+) -> AppResult<()> {
+    db::write_tx(conn, |conn| {
+        let (nomination, _) = for_change(conn, actor, id, expected_version)?;
+        if nomination.status() != NominationStatus::Draft {
+            return Err(AppError::conflict(
+                "invalid_state",
+                format!(
+                    "only drafts can be deleted; a {} nomination is withdrawn instead",
+                    nomination.status
+                ),
+            ));
+        }
+        diesel::delete(nominations::table.find(id).filter(nominations::version.eq(nomination.version)))
+            .execute(conn)?;
+        audit::append(
+            conn,
+            Some(actor.id),
+            "nomination.delete",
+            &format!("nomination:{id}"),
+            json!({"nominee_id": nomination.nominee_id, "title": nomination.title}),
+        )?;
+        Ok(())
+    })
+}
+
+/// An admin rules a nomination out, with a reason; its quota place is freed.
+pub fn mark_ineligible(conn: &mut DbConn, actor: i64, id: i64, reason: &str) -> AppResult<Nomination> {
+    db::write_tx(conn, |conn| {
+        let nomination = get(conn, id)?;
+        let campaign = campaign_store::get(conn, nomination.campaign_id)?;
+        if !matches!(campaign.status(), CampaignStatus::Nominating | CampaignStatus::Screening) {
+            return Err(AppError::conflict(
+                "invalid_state",
+                format!("nominations of a {} campaign cannot be ruled out", campaign.status),
+            ));
+        }
+        if !matches!(nomination.status(), NominationStatus::Draft | NominationStatus::Submitted) {
+            return Err(AppError::conflict(
+                "invalid_state",
+                format!("a {} nomination cannot be ruled out", nomination.status),
+            ));
+        }
+        if nomination.status() == NominationStatus::Submitted {
+            release_quota_place(conn, nomination.campaign_id, nomination.branch_id)?;
+        }
+        let now = db::now();
+        diesel::update(nominations::table.find(id))
+            .set((
+                nominations::status.eq(NominationStatus::Ineligible.as_str()),
+                nominations::ineligible_reason.eq(reason),
+                nominations::version.eq(nominations::version + 1),
+                nominations::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        audit::append(
+            conn,
+            Some(actor),
+            "nomination.ineligible",
+            &format!("nomination:{id}"),
+            json!({"reason": reason}),
+        )?;
+        get(conn, id)
+    })
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct NominationFilter {
+    pub branch_id: Option<i64>,
+    pub member_company_id: Option<i64>,
+    pub status: Option<NominationStatus>,
+    pub q: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, utoipa::ToSchema)]
+pub enum NominationSort {
+    #[default]
+    #[serde(rename = "id")]
+    Id,
+    #[serde(rename = "-id")]
+    IdDesc,
+    #[serde(rename = "submitted_at")]
+    SubmittedAt,
+    #[serde(rename = "-submitted_at")]
+    SubmittedAtDesc,
+    #[serde(rename = "title")]
+    Title,
+    #[serde(rename = "nominee_name")]
+    NomineeName,
+    #[serde(rename = "branch")]
+    Branch,
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    campaign_id: i64,
+    filter: &NominationFilter,
+    sort: NominationSort,
+    page: PageRequest,
+) -> AppResult<Page<Nomination>> {
+    campaign_store::get(conn, campaign_id)?;
+    let query = || {
+        let mut q =
+            joined().filter(nominations::campaign_id.eq(campaign_id)).into_boxed::<db::MultiBackend>();
+        if let Some(branch) = filter.branch_id {
+            q = q.filter(nominations::branch_id.eq(branch));
+        }
+        if let Some(company) = filter.member_company_id {
+            q = q.filter(branches::member_company_id.eq(company));
+        }
+        if let Some(status) = filter.status {
+            q = q.filter(nominations::status.eq(status.as_str()));
+        }
+        if let Some(text) = filter.q.as_deref().filter(|t| !t.is_empty()) {
+            let pattern = contains_pattern(text);
+            q = q.filter(
+                nominations::title
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(users::name.like(pattern).escape('\\')),
+            );
+        }
+        q
+    };
+    let total = query().count().get_result(conn)?;
+    let ordered = match sort {
+        NominationSort::Id => query().order(nominations::id.asc()),
+        NominationSort::IdDesc => query().order(nominations::id.desc()),
+        NominationSort::SubmittedAt => {
+            query().order((nominations::submitted_at.asc(), nominations::id.asc()))
+        }
+        NominationSort::SubmittedAtDesc => {
+            query().order((nominations::submitted_at.desc(), nominations::id.desc()))
+        }
+        NominationSort::Title => query().order((nominations::title.asc(), nominations::id.asc())),
+        NominationSort::NomineeName => query().order((users::name.asc(), nominations::id.asc())),
+        NominationSort::Branch => query().order((branches::code.asc(), nominations::id.asc())),
+    };
+    let items = ordered
+        .select((
+            NominationRow::as_select(),
+            branches::name,
+            branches::member_company_id,
+            (users::name, users::employee_no),
+        ))
+        .limit(page.per_page)
+        .offset(page.offset())
+        .load::<Joined>(conn)?
+        .into_iter()
+        .map(|(row, branch, company, nominee)| Nomination::from_parts(row, branch, company, nominee))
+        .collect();
+    Ok(page.of(items, total))
+}
+
+/// Every nomination of a campaign, in id order, for the CSV export.
+pub fn all_for_export(
+    conn: &mut DbConn,
+    campaign_id: i64,
+    branch_scope: Option<i64>,
+) -> AppResult<Vec<(Nomination, String)>> {
+    campaign_store::get(conn, campaign_id)?;
+    let mut q = joined()
+        .inner_join(member_companies::table.on(member_companies::id.eq(branches::member_company_id)))
+        .filter(nominations::campaign_id.eq(campaign_id))
+        .into_boxed::<db::MultiBackend>();
+    if let Some(branch) = branch_scope {
+        q = q.filter(nominations::branch_id.eq(branch));
+    }
+    Ok(q.order(nominations::id.asc())
+        .select((
+            NominationRow::as_select(),
+            branches::name,
+            branches::member_company_id,
+            (users::name, users::employee_no),
+            member_companies::name,
+        ))
+        .load::<(NominationRow, String, i64, (String, String), String)>(conn)?
+        .into_iter()
+        .map(|(row, branch, company, nominee, company_name)| {
+            (Nomination::from_parts(row, branch, company, nominee), company_name)
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CountRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    /// Nominations that are not withdrawn (drafts, submitted, ineligible).
+    pub nominated: i64,
+    pub submitted: i64,
+    pub drafts: i64,
+    pub quota: i64,
+    pub quota_left: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CampaignCounts {
+    pub campaign_id: i64,
+    pub nominations_per_branch: i32,
+    pub branches: Vec<CountRow>,
+    pub member_companies: Vec<CountRow>,
+    pub total: CountRow,
+}
+
+/// Nominated, submitted and quota left per branch and per member company, in one call.
+pub fn counts(conn: &mut DbConn, campaign_id: i64, branch_scope: Option<i64>) -> AppResult<CampaignCounts> {
+    let campaign = campaign_store::get(conn, campaign_id)?;
+    let quota = campaign.nominations_per_branch as i64;
+    let by_status: Vec<(i64, String, i64)> = nominations::table
+        .filter(nominations::campaign_id.eq(campaign_id))
+        .group_by((nominations::branch_id, nominations::status))
+        .select((nominations::branch_id, nominations::status, diesel::dsl::count_star()))
+        .load(conn)?;
+    let mut all_branches = branches::table.into_boxed::<db::MultiBackend>();
+    if let Some(branch) = branch_scope {
+        all_branches = all_branches.filter(branches::id.eq(branch));
+    }
+    let all_branches: Vec<(i64, String, String, i64)> = all_branches
+        .select((branches::id, branches::code, branches::name, branches::member_company_id))
+        .order(branches::code.asc())
+        .load(conn)?;
+    let companies: Vec<(i64, String, String)> = member_companies::table
+        .select((member_companies::id, member_companies::code, member_companies::name))
+        .order(member_companies::code.asc())
+        .load(conn)?;
+    let empty = |id, code: &str, name: &str| CountRow {
+        id,
+        code: code.to_owned(),
+        name: name.to_owned(),
+        nominated: 0,
+        submitted: 0,
+        drafts: 0,
+        quota: 0,
+        quota_left: 0,
+    };
+    let mut total = empty(0, "", "total");
+    let mut company_rows: Vec<CountRow> = vec![];
+    let mut branch_rows = vec![];
+    for (id, code, name, company_id) in all_branches {
+        let mut row = empty(id, &code, &name);
+        for (_, status, n) in by_status.iter().filter(|(b, _, _)| *b == id) {
+            match NominationStatus::parse(status) {
+                Some(NominationStatus::Submitted) => row.submitted += n,
+                Some(NominationStatus::Draft) => row.drafts += n,
+                _ => {}
+            }
+            if status != NominationStatus::Withdrawn.as_str() {
+                row.nominated += n;
+            }
+        }
+        row.quota = quota;
+        row.quota_left = (quota - row.submitted).max(0);
+        let Some((_, company_code, company_name)) = companies.iter().find(|(c, _, _)| *c == company_id)
+        else {
+            continue;
+        };
+        let position = match company_rows.iter().position(|c| c.id == company_id) {
+            Some(p) => p,
+            None => {
+                company_rows.push(empty(company_id, company_code, company_name));
+                company_rows.len() - 1
+            }
+        };
+        for acc in [&mut company_rows[position], &mut total] {
+            acc.nominated += row.nominated;
+            acc.submitted += row.submitted;
+            acc.drafts += row.drafts;
+            acc.quota += row.quota;
+            acc.quota_left += row.quota_left;
+        }
+        branch_rows.push(row);
+    }
+    company_rows.sort_by(|a, b| a.code.cmp(&b.code));
+    Ok(CampaignCounts {
+        campaign_id,
+        nominations_per_branch: campaign.nominations_per_branch,
+        branches: branch_rows,
+        member_companies: company_rows,
+        total,
+    })
+}
