@@ -203,7 +203,8 @@ def main():
     parser.add_argument("--employees", type=int, default=300_000)
     parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args()
-    resource.setrlimit(resource.RLIMIT_NOFILE, (65536, 65536))
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install wrk")
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)

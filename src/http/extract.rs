@@ -39,6 +39,10 @@ impl AuthUser {
         self.0.roles.contains(&role)
     }
 
+    pub fn actor(&self) -> crate::domain::access::Actor {
+        crate::domain::access::Actor { id: self.0.id, roles: self.0.roles(), branch_id: self.0.branch_id }
+    }
+
     pub fn require(self, role: Role) -> AppResult<Self> {
         if self.has(role) {
             Ok(self)
@@ -217,4 +221,24 @@ impl PageQuery {
         }
         Ok(PageRequest { page, per_page })
     }
+}
+
+/// The version a client read, from `If-Match: "N"` (`*` or no header: none).
+pub fn if_match(req: &HttpRequest) -> AppResult<Option<i32>> {
+    let Some(value) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().map_err(|_| AppError::bad_request("If-Match is not text"))?.trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    let tag = text.trim_start_matches("W/").trim_matches('"');
+    tag.parse()
+        .map(Some)
+        .map_err(|_| AppError::bad_request(format!("If-Match {text} is not a version this service issued")))
+}
+
+/// The ETag for a versioned resource.
+pub fn etag(version: i32) -> (header::HeaderName, String) {
+    (header::ETAG, format!("\"{version}\""))
 }

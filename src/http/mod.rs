@@ -3,7 +3,10 @@
 
 pub mod audit;
 pub mod auth;
+pub mod campaigns;
+mod csv_export;
 pub mod extract;
+pub mod nominations;
 pub mod ops;
 pub mod org;
 mod state;
@@ -35,6 +38,8 @@ use crate::error::AppError;
         (name = "org", description = "Member companies and branches"),
         (name = "users", description = "Accounts and the employee import"),
         (name = "audit", description = "The hash-chained audit log"),
+        (name = "campaigns", description = "One year's award"),
+        (name = "nominations", description = "Branch managers put employees forward"),
         (name = "ops", description = "Probes"),
     )
 )]
@@ -94,7 +99,22 @@ pub fn app(
                 .service(users::reset_activation)
                 .service(users::import_employees)
                 .service(audit::list)
-                .service(audit::verify),
+                .service(audit::verify)
+                .service(campaigns::create)
+                .service(campaigns::list)
+                .service(campaigns::get)
+                .service(campaigns::update)
+                .service(campaigns::nominate)
+                .service(campaigns::list_nominations)
+                .service(campaigns::counts)
+                .service(campaigns::export)
+                .service(nominations::mine)
+                .service(nominations::get)
+                .service(nominations::update)
+                .service(nominations::delete_draft)
+                .service(nominations::submit)
+                .service(nominations::withdraw)
+                .service(nominations::ineligible),
         )
         .service(ops::healthz)
         .service(ops::readyz)

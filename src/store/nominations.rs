@@ -308,11 +308,20 @@ fn bump(
     Ok(())
 }
 
+/// The fields an edit may change; absent ones keep their value.
+#[derive(Debug, Default)]
+pub struct TextPatch {
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub story: Option<String>,
+    pub links: Option<Vec<String>>,
+}
+
 pub fn update(
     conn: &mut DbConn,
     actor: &Actor,
     id: i64,
-    text: NominationText,
+    patch: TextPatch,
     expected_version: Option<i32>,
 ) -> AppResult<Nomination> {
     db::write_tx(conn, |conn| {
@@ -323,6 +332,12 @@ pub fn update(
                 format!("a {} nomination cannot be edited", nomination.status),
             ));
         }
+        let text = NominationText {
+            title: patch.title.unwrap_or_else(|| nomination.title.clone()),
+            summary: patch.summary.unwrap_or_else(|| nomination.summary.clone()),
+            story: patch.story.unwrap_or_else(|| nomination.story.clone()),
+            links: patch.links.unwrap_or_else(|| nomination.links.clone()),
+        };
         bump(conn, &nomination, None, Some(&text))?;
         audit::append(
             conn,

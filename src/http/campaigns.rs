@@ -1,0 +1,250 @@
+//! Campaigns (admin writes, everyone reads) and their nominations.
+
+use actix_web::http::header;
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use chrono::NaiveDateTime;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use super::extract::{etag, if_match, Admin, AuthUser, PageQuery, ValidJson};
+use super::nominations::{NewNomination, NominationQuery};
+use super::AppState;
+use crate::domain::campaign::CampaignStatus;
+use crate::error::{AppError, AppResult, Problem};
+use crate::store::campaigns::{self, Campaign, CampaignChanges, NewCampaign};
+use crate::store::nominations::{self, CampaignCounts, Nomination, NominationFilter, NominationText};
+use crate::store::Page;
+
+fn default_winners() -> i32 {
+    310
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCampaign {
+    #[validate(length(min = 1, max = 100), custom(function = "super::validate_name"))]
+    pub name: String,
+    #[serde(with = "crate::utc")]
+    #[schema(value_type = String, format = DateTime)]
+    pub nomination_opens_at: NaiveDateTime,
+    #[serde(with = "crate::utc")]
+    #[schema(value_type = String, format = DateTime)]
+    pub nomination_closes_at: NaiveDateTime,
+    #[validate(range(min = 1, max = 1000))]
+    pub nominations_per_branch: i32,
+    /// How many winners are published; 310 unless said otherwise.
+    #[serde(default = "default_winners")]
+    #[validate(range(min = 1, max = 100000))]
+    pub winners_target: i32,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignPatch {
+    #[validate(length(min = 1, max = 100), custom(function = "super::validate_name"))]
+    pub name: Option<String>,
+    #[serde(default, with = "crate::utc::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub nomination_opens_at: Option<NaiveDateTime>,
+    #[serde(default, with = "crate::utc::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub nomination_closes_at: Option<NaiveDateTime>,
+    #[validate(range(min = 1, max = 1000))]
+    pub nominations_per_branch: Option<i32>,
+    #[validate(range(min = 1, max = 100000))]
+    pub winners_target: Option<i32>,
+    pub status: Option<CampaignStatus>,
+    /// The version you read; a mismatch is 412 (as is a stale If-Match).
+    pub version: Option<i32>,
+}
+
+/// Create a campaign (as a draft).
+#[utoipa::path(request_body = CreateCampaign, responses(
+    (status = 201, body = Campaign), (status = 400, body = Problem), (status = 401, body = Problem),
+    (status = 403, body = Problem), (status = 422, body = Problem),
+), tag = "campaigns", security(("bearer" = [])))]
+#[post("/campaigns")]
+pub async fn create(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: ValidJson<CreateCampaign>,
+) -> AppResult<HttpResponse> {
+    let (actor, body) = (admin.id(), body.0);
+    let new = NewCampaign {
+        name: body.name.trim().to_owned(),
+        nomination_opens_at: body.nomination_opens_at,
+        nomination_closes_at: body.nomination_closes_at,
+        nominations_per_branch: body.nominations_per_branch,
+        winners_target: body.winners_target,
+    };
+    let campaign = state.db.run(move |c| campaigns::create(c, actor, new)).await?;
+    Ok(HttpResponse::Created().insert_header(etag(campaign.version)).json(campaign))
+}
+
+/// List campaigns, newest first.
+#[utoipa::path(params(PageQuery), responses(
+    (status = 200, body = Page<Campaign>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem),
+), tag = "campaigns", security(("bearer" = [])))]
+#[get("/campaigns")]
+pub async fn list(
+    state: web::Data<AppState>,
+    _caller: AuthUser,
+    page: web::Query<PageQuery>,
+) -> AppResult<web::Json<Page<Campaign>>> {
+    let page = page.request()?;
+    Ok(web::Json(state.db.run(move |c| campaigns::list(c, page)).await?))
+}
+
+/// One campaign; the ETag carries its version.
+#[utoipa::path(params(("id" = i64, Path)), responses(
+    (status = 200, body = Campaign), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem),
+), tag = "campaigns", security(("bearer" = [])))]
+#[get("/campaigns/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    _caller: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let campaign = state.db.run(move |c| campaigns::get(c, id)).await?;
+    Ok(HttpResponse::Ok().insert_header(etag(campaign.version)).json(campaign))
+}
+
+/// Edit settings (while draft or nominating) or move the status
+/// (draft → nominating → screening → finished → published; nominating → draft).
+#[utoipa::path(params(("id" = i64, Path)), request_body = CampaignPatch, responses(
+    (status = 200, body = Campaign), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+    (status = 404, body = Problem), (status = 409, body = Problem, description = "a move the lifecycle does not allow, or settings of a campaign past nominating"),
+    (status = 412, body = Problem, description = "stale version"), (status = 422, body = Problem),
+), tag = "campaigns", security(("bearer" = [])))]
+#[patch("/campaigns/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    admin: Admin,
+    req: HttpRequest,
+    id: web::Path<i64>,
+    body: ValidJson<CampaignPatch>,
+) -> AppResult<HttpResponse> {
+    let (actor, id, body) = (admin.id(), id.into_inner(), body.0);
+    let expected = if_match(&req)?.or(body.version);
+    let changes = CampaignChanges {
+        name: body.name.map(|n| n.trim().to_owned()),
+        nomination_opens_at: body.nomination_opens_at,
+        nomination_closes_at: body.nomination_closes_at,
+        nominations_per_branch: body.nominations_per_branch,
+        winners_target: body.winners_target,
+        status: body.status.map(|s| s.as_str().to_owned()),
+    };
+    let campaign = state.db.run(move |c| campaigns::update(c, actor, id, changes, expected)).await?;
+    Ok(HttpResponse::Ok().insert_header(etag(campaign.version)).json(campaign))
+}
+
+/// Nominate an employee of your branch (managers; admins for any branch). Starts as a draft.
+#[utoipa::path(params(("id" = i64, Path)), request_body = NewNomination, responses(
+    (status = 201, body = Nomination), (status = 400, body = Problem), (status = 401, body = Problem),
+    (status = 403, body = Problem, description = "not a manager, or the nominee is of another branch"),
+    (status = 404, body = Problem), (status = 409, body = Problem, description = "already nominated, or outside the nomination window"),
+    (status = 422, body = Problem),
+), tag = "nominations", security(("bearer" = [])))]
+#[post("/campaigns/{id}/nominations")]
+pub async fn nominate(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<i64>,
+    body: ValidJson<NewNomination>,
+) -> AppResult<HttpResponse> {
+    let actor = caller.actor();
+    actor.branch_scope().map_err(AppError::forbidden)?;
+    let (campaign_id, body) = (id.into_inner(), body.0);
+    let text = NominationText {
+        title: body.title.trim().to_owned(),
+        summary: body.summary.trim().to_owned(),
+        story: body.story.trim().to_owned(),
+        links: body.links,
+    };
+    let nomination =
+        state.db.run(move |c| nominations::create(c, &actor, campaign_id, body.nominee_id, text)).await?;
+    Ok(HttpResponse::Created().insert_header(etag(nomination.version)).json(nomination))
+}
+
+/// Nominations of a campaign: admins see all, managers their own branch.
+#[utoipa::path(params(("id" = i64, Path), PageQuery, NominationQuery), responses(
+    (status = 200, body = Page<Nomination>), (status = 400, body = Problem), (status = 401, body = Problem),
+    (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem),
+), tag = "nominations", security(("bearer" = [])))]
+#[get("/campaigns/{id}/nominations")]
+pub async fn list_nominations(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<i64>,
+    page: web::Query<PageQuery>,
+    query: web::Query<NominationQuery>,
+) -> AppResult<web::Json<Page<Nomination>>> {
+    let scope = caller.actor().branch_scope().map_err(AppError::forbidden)?;
+    let (campaign_id, page, query) = (id.into_inner(), page.request()?, query.into_inner());
+    if let (Some(own), Some(asked)) = (scope, query.branch_id) {
+        if own != asked {
+            return Err(AppError::forbidden("managers see their own branch's nominations only"));
+        }
+    }
+    let filter = NominationFilter {
+        branch_id: scope.or(query.branch_id),
+        member_company_id: query.member_company_id,
+        status: query.status,
+        q: query.q.map(|q| q.trim().to_owned()),
+    };
+    let sort = query.sort.unwrap_or_default();
+    Ok(web::Json(state.db.run(move |c| nominations::list(c, campaign_id, &filter, sort, page)).await?))
+}
+
+/// Nominated, submitted and quota left per branch and member company (managers: own branch).
+#[utoipa::path(params(("id" = i64, Path)), responses(
+    (status = 200, body = CampaignCounts), (status = 400, body = Problem), (status = 401, body = Problem),
+    (status = 403, body = Problem), (status = 404, body = Problem),
+), tag = "nominations", security(("bearer" = [])))]
+#[get("/campaigns/{id}/nomination-counts")]
+pub async fn counts(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<CampaignCounts>> {
+    let scope = caller.actor().branch_scope().map_err(AppError::forbidden)?;
+    let campaign_id = id.into_inner();
+    Ok(web::Json(state.db.run(move |c| nominations::counts(c, campaign_id, scope)).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ExportPath {
+    pub id: i64,
+    /// Only `nominations` so far.
+    pub kind: String,
+}
+
+/// CSV export (UTF-8 with BOM, opens in Excel): `nominations.csv`.
+#[utoipa::path(params(ExportPath), responses(
+    (status = 200, content_type = "text/csv", body = String), (status = 400, body = Problem), (status = 401, body = Problem),
+    (status = 403, body = Problem), (status = 404, body = Problem),
+), tag = "nominations", security(("bearer" = [])))]
+#[get("/campaigns/{id}/exports/{kind}.csv")]
+pub async fn export(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<ExportPath>,
+) -> AppResult<HttpResponse> {
+    let scope = caller.actor().branch_scope().map_err(AppError::forbidden)?;
+    let ExportPath { id, kind } = path.into_inner();
+    if kind != "nominations" {
+        return Err(AppError::not_found("export"));
+    }
+    let rows = state.db.run(move |c| nominations::all_for_export(c, id, scope)).await?;
+    let body = super::csv_export::nominations(&rows).map_err(AppError::internal)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"campaign-{id}-nominations.csv\""),
+        ))
+        .body(body))
+}

@@ -1,0 +1,209 @@
+//! One nomination: read, edit, submit, withdraw, delete a draft, rule out.
+
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::{Validate, ValidationError};
+
+use super::extract::{etag, if_match, Admin, AuthUser, ValidJson};
+use super::AppState;
+use crate::domain::campaign::{check_link, NominationStatus, MAX_LINKS};
+use crate::error::{AppError, AppResult, Problem};
+use crate::store::nominations::{self, Nomination, NominationSort, OwnNomination, TextPatch};
+
+fn validate_links(links: &[String]) -> Result<(), ValidationError> {
+    if links.len() > MAX_LINKS {
+        return Err(ValidationError::new("links").with_message("at most 5 links".into()));
+    }
+    for link in links {
+        check_link(link)
+            .map_err(|m| ValidationError::new("links").with_message(format!("{link:?} {m}").into()))?;
+    }
+    Ok(())
+}
+
+fn not_blank(text: &str) -> Result<(), ValidationError> {
+    if text.trim().is_empty() {
+        return Err(ValidationError::new("blank").with_message("must not be blank".into()));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewNomination {
+    pub nominee_id: i64,
+    /// At most 60 characters.
+    #[validate(length(min = 1, max = 60), custom(function = "not_blank"))]
+    pub title: String,
+    /// At most 300 characters.
+    #[validate(length(min = 1, max = 300), custom(function = "not_blank"))]
+    pub summary: String,
+    /// The case story, at most 5,000 characters.
+    #[validate(length(min = 1, max = 5000), custom(function = "not_blank"))]
+    pub story: String,
+    /// Up to 5 http(s) links.
+    #[serde(default)]
+    #[validate(custom(function = "validate_links"))]
+    pub links: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NominationPatch {
+    #[validate(length(min = 1, max = 60), custom(function = "not_blank"))]
+    pub title: Option<String>,
+    #[validate(length(min = 1, max = 300), custom(function = "not_blank"))]
+    pub summary: Option<String>,
+    #[validate(length(min = 1, max = 5000), custom(function = "not_blank"))]
+    pub story: Option<String>,
+    #[validate(custom(function = "validate_links"))]
+    pub links: Option<Vec<String>>,
+    /// The version you read; a mismatch is 412 (as is a stale If-Match).
+    pub version: Option<i32>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NominationQuery {
+    pub branch_id: Option<i64>,
+    pub member_company_id: Option<i64>,
+    pub status: Option<NominationStatus>,
+    /// Free text over title and nominee name.
+    pub q: Option<String>,
+    /// id, -id, submitted_at, -submitted_at, title, nominee_name, branch
+    pub sort: Option<NominationSort>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ineligible {
+    #[validate(length(min = 1, max = 500), custom(function = "not_blank"))]
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OwnNominations {
+    pub items: Vec<OwnNomination>,
+}
+
+fn answer(nomination: Nomination) -> HttpResponse {
+    HttpResponse::Ok().insert_header(etag(nomination.version)).json(nomination)
+}
+
+/// One nomination: for admins, the branch's manager, and the nominee once it is submitted.
+#[utoipa::path(params(("id" = i64, Path)), responses(
+    (status = 200, body = Nomination), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem),
+), tag = "nominations", security(("bearer" = [])))]
+#[get("/nominations/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let nomination = state.db.run(move |c| nominations::get(c, id)).await?;
+    let is_nominee = nomination.nominee_id == caller.id() && nomination.status() != NominationStatus::Draft;
+    if !(caller.actor().manages_branch(nomination.branch_id) || is_nominee) {
+        return Err(AppError::not_found("nomination"));
+    }
+    Ok(answer(nomination))
+}
+
+/// Edit while draft or submitted and the window is open. Send If-Match (or version).
+#[utoipa::path(params(("id" = i64, Path)), request_body = NominationPatch, responses(
+    (status = 200, body = Nomination), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+    (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem),
+), tag = "nominations", security(("bearer" = [])))]
+#[patch("/nominations/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    req: HttpRequest,
+    id: web::Path<i64>,
+    body: ValidJson<NominationPatch>,
+) -> AppResult<HttpResponse> {
+    let (actor, id, body) = (caller.actor(), id.into_inner(), body.0);
+    let expected = if_match(&req)?.or(body.version);
+    let patch = TextPatch {
+        title: body.title.map(|t| t.trim().to_owned()),
+        summary: body.summary.map(|t| t.trim().to_owned()),
+        story: body.story.map(|t| t.trim().to_owned()),
+        links: body.links,
+    };
+    Ok(answer(state.db.run(move |c| nominations::update(c, &actor, id, patch, expected)).await?))
+}
+
+/// Delete a draft.
+#[utoipa::path(params(("id" = i64, Path)), responses(
+    (status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+    (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem),
+), tag = "nominations", security(("bearer" = [])))]
+#[delete("/nominations/{id}")]
+pub async fn delete_draft(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    req: HttpRequest,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let (actor, id, expected) = (caller.actor(), id.into_inner(), if_match(&req)?);
+    state.db.run(move |c| nominations::delete_draft(c, &actor, id, expected)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Submit: takes one of the branch's quota places (409 quota_exhausted when none is left).
+#[utoipa::path(params(("id" = i64, Path)), responses(
+    (status = 200, body = Nomination), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+    (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem),
+), tag = "nominations", security(("bearer" = [])))]
+#[post("/nominations/{id}/submit")]
+pub async fn submit(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    req: HttpRequest,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let (actor, id, expected) = (caller.actor(), id.into_inner(), if_match(&req)?);
+    Ok(answer(state.db.run(move |c| nominations::submit(c, &actor, id, expected)).await?))
+}
+
+/// Withdraw (frees its quota place if it was submitted).
+#[utoipa::path(params(("id" = i64, Path)), responses(
+    (status = 200, body = Nomination), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+    (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem),
+), tag = "nominations", security(("bearer" = [])))]
+#[post("/nominations/{id}/withdraw")]
+pub async fn withdraw(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    req: HttpRequest,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let (actor, id, expected) = (caller.actor(), id.into_inner(), if_match(&req)?);
+    Ok(answer(state.db.run(move |c| nominations::withdraw(c, &actor, id, expected)).await?))
+}
+
+/// Rule a nomination out, with a reason (admin).
+#[utoipa::path(params(("id" = i64, Path)), request_body = Ineligible, responses(
+    (status = 200, body = Nomination), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+    (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+), tag = "nominations", security(("bearer" = [])))]
+#[post("/nominations/{id}/ineligible")]
+pub async fn ineligible(
+    state: web::Data<AppState>,
+    admin: Admin,
+    id: web::Path<i64>,
+    body: ValidJson<Ineligible>,
+) -> AppResult<HttpResponse> {
+    let (actor, id, reason) = (admin.id(), id.into_inner(), body.0.reason.trim().to_owned());
+    Ok(answer(state.db.run(move |c| nominations::mark_ineligible(c, actor, id, &reason)).await?))
+}
+
+/// Nominations of yourself (not drafts): that you were nominated, and the status.
+#[utoipa::path(responses((status = 200, body = OwnNominations), (status = 401, body = Problem)), tag = "nominations", security(("bearer" = [])))]
+#[get("/me/nominations")]
+pub async fn mine(state: web::Data<AppState>, caller: AuthUser) -> AppResult<web::Json<OwnNominations>> {
+    let id = caller.id();
+    let items = state.db.run(move |c| nominations::of_nominee(c, id)).await?;
+    Ok(web::Json(OwnNominations { items }))
+}
