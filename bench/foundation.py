@@ -49,10 +49,11 @@ def request(method, path, token=None, body=None, content_type="application/json"
         return json.loads(res.read() or b"null")
 
 
-def wait_ready(proc):
+def wait_ready(proc, log_path):
     for _ in range(200):
         if proc.poll() is not None:
-            raise SystemExit(f"server exited: {proc.stderr.read().decode()}")
+            with open(log_path) as f:
+                raise SystemExit(f"server exited: {f.read()}")
         try:
             urllib.request.urlopen(BASE + "/healthz", timeout=1)
             return
@@ -144,11 +145,15 @@ def run_backend(backend, args, workdir, argon_rate):
         url = f"{server}/{pg_db}"
     env["AWARDS_DATABASE_URL"] = url
     results = {}
-    proc = subprocess.Popen([BIN, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # Files, not pipes: a full pipe would stall the server when it logs.
+    out_path, log_path = os.path.join(workdir, f"{backend}.out"), os.path.join(workdir, f"{backend}.log")
+    with open(out_path, "wb") as out, open(log_path, "wb") as log:
+        proc = subprocess.Popen([BIN, "serve"], env=env, stdout=out, stderr=log)
     try:
-        wait_ready(proc)
-        first = proc.stdout.read1(4096).decode()
-        admin_password = re.search(r"password:\s+(\S+)", first).group(1)
+        wait_ready(proc, log_path)
+        with open(out_path) as f:
+            first = f.read()
+        admin_password = re.search(r"^\s+password:\s+(\S+)", first, re.M).group(1)
         token = request("POST", "/api/v1/auth/login", body={"employee_no": "admin", "password": admin_password})["access_token"]
         codes = []
         for c in range(13):

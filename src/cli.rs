@@ -112,6 +112,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         "audit chain BROKEN at event {}: {} ({} events verified before it)",
                         broken.id, broken.reason, result.events
                     );
+                    // 1 means broken; failing to check at all exits 2 (see main).
                     std::process::exit(1);
                 }
             }
@@ -137,13 +138,16 @@ async fn import(database: DatabaseSettings, file: PathBuf, codes_out: PathBuf) -
     let report = blocking(move || {
         let input =
             std::fs::File::open(&file).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", file.display()))?;
+        // Opened before anything is written: codes that cannot be saved must not be made.
+        let codes_file = open_private(&codes_out)?;
         let rows = EmployeeCsv::new(std::io::BufReader::new(input))
             .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
         let pool = crate::db::pool(&database.database_url, 1)?;
         let mut conn = pool.get()?;
         crate::db::migrate(&mut conn)?;
         let report = users::import(&mut conn, None, rows).map_err(|e| anyhow::anyhow!("{e}"))?;
-        write_codes(&codes_out, &report.activation_codes)?;
+        write_codes(codes_file, &report.activation_codes)
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", codes_out.display()))?;
         Ok(report)
     })
     .await?;
@@ -160,13 +164,23 @@ async fn import(database: DatabaseSettings, file: PathBuf, codes_out: PathBuf) -
     Ok(())
 }
 
-/// Writes the codes readable by the owner only: they are credentials.
-fn write_codes(path: &PathBuf, codes: &[users::ActivationCode]) -> anyhow::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+/// Opens a file readable by the owner only, whether new or not: codes are credentials.
+fn open_private(path: &PathBuf) -> anyhow::Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options.open(path).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(file)
+}
+
+fn write_codes(file: std::fs::File, codes: &[users::ActivationCode]) -> anyhow::Result<()> {
     let mut out = csv::Writer::from_writer(std::io::BufWriter::new(file));
     out.write_record(["employee_no", "activation_code"])?;
     for code in codes {

@@ -12,7 +12,7 @@
 //! | AWARDS_ARGON2_ITERATIONS   | 2                    | argon2id time cost |
 //! | AWARDS_ARGON2_PARALLELISM  | 1                    | argon2id lanes |
 //! | AWARDS_HASH_WORKERS        | cores                | password hashes computed at once |
-//! | AWARDS_HASH_QUEUE          | 64                   | hashes that may wait; more get 503 |
+//! | AWARDS_HASH_QUEUE          | 256                  | hashes that may wait; more get 503 |
 //! | AWARDS_AUTH_CACHE_TTL      | 30                   | seconds a node trusts its cached account state |
 //! | AWARDS_JSON_LIMIT          | 65536                | largest JSON body, bytes |
 //! | AWARDS_CSV_LIMIT           | 33554432             | largest CSV upload, bytes |
@@ -21,6 +21,7 @@
 
 use std::fmt;
 
+use clap::builder::TypedValueParser;
 use clap::Args;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -52,11 +53,11 @@ pub struct HashSettings {
     pub argon2_parallelism: u32,
 
     /// Password hashes computed at once (default: the number of cores).
-    #[arg(long, env = "AWARDS_HASH_WORKERS")]
+    #[arg(long, env = "AWARDS_HASH_WORKERS", value_parser = clap::value_parser!(u16).range(1..=1024).map(usize::from))]
     pub hash_workers: Option<usize>,
 
     /// Hash requests that may wait for a worker; beyond that the answer is 503.
-    #[arg(long, env = "AWARDS_HASH_QUEUE", default_value_t = 64)]
+    #[arg(long, env = "AWARDS_HASH_QUEUE", default_value_t = 256)]
     pub hash_queue: usize,
 }
 
@@ -85,8 +86,8 @@ pub struct Settings {
     pub token_ttl: u64,
 
     /// HTTP worker threads (default: the number of cores).
-    #[arg(long, env = "AWARDS_WORKERS")]
-    pub workers: Option<usize>,
+    #[arg(long, env = "AWARDS_WORKERS", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub workers: Option<u16>,
 
     /// Seconds a node trusts its cached account state (roles, status, token version).
     #[arg(long, env = "AWARDS_AUTH_CACHE_TTL", default_value_t = 30)]
@@ -131,7 +132,7 @@ impl Settings {
     }
 
     pub fn workers(&self) -> usize {
-        self.workers.unwrap_or_else(cores)
+        self.workers.map(usize::from).unwrap_or_else(cores)
     }
 }
 

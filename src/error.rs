@@ -72,7 +72,7 @@ impl AppError {
     pub fn invalid(errors: Vec<FieldError>) -> Self {
         let detail = match errors.as_slice() {
             [one] => format!("{}: {}", one.field, one.message),
-            _ => format!("{} fields are invalid", errors.len()),
+            _ => format!("{} problems with the input", errors.len()),
         };
         AppError { errors, ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", detail) }
     }

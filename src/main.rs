@@ -7,7 +7,8 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            // 2, so that `verify-audit` can tell "broken" (1) from "could not check".
+            std::process::ExitCode::from(2)
         }
     }
 }

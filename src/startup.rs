@@ -38,14 +38,23 @@ impl Application {
             Ok(pool)
         })
         .await??;
+        // Everything that can fail comes before the first admin is made, so
+        // that its password is never created without being printed.
+        let tokens = Tokens::new(&settings.jwt_key()?, settings.token_ttl);
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
         let hasher = Hasher::new(&settings.hashing)?;
+        let metrics = PrometheusMetricsBuilder::new("awards")
+            .endpoint("/metrics")
+            .exclude_regex("^/docs")
+            // Unknown paths share one label, so probing cannot grow the metrics.
+            .mask_unmatched_patterns("UNKNOWN")
+            .build()
+            .map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
         let first_admin = {
             let (pool, hasher) = (pool.clone(), hasher.clone());
             web::block(move || create_first_admin(&pool, &hasher)).await??
         };
-        let tokens = Tokens::new(&settings.jwt_key()?, settings.token_ttl);
-        let listener = TcpListener::bind(&settings.bind)
-            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let workers = settings.workers();
         let state = web::Data::new(AppState {
@@ -55,11 +64,6 @@ impl Application {
             accounts: Accounts::new(Duration::from_secs(settings.auth_cache_ttl)),
             settings,
         });
-        let metrics = PrometheusMetricsBuilder::new("awards")
-            .endpoint("/metrics")
-            .exclude_regex("^/docs")
-            .build()
-            .map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
         let server = HttpServer::new(move || {
             http::app(state.clone())
                 .wrap(metrics.clone())

@@ -1,21 +1,30 @@
 use std::sync::Arc;
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{
+    rand_core::OsRng, Output, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use crossbeam_channel::{bounded, Sender, TrySendError};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use crate::config::{cores, HashSettings};
 
-/// argon2id on a bounded pool. At most `workers` hashes run at once (each holds
-/// its memory cost, 19 MiB by default), at most `queue` more wait, and the rest
-/// are turned away at once so that a burst of logins cannot exhaust memory.
+type Job = Box<dyn FnOnce(&Core, &mut Vec<Block>) + Send>;
+
+/// argon2id on a fixed pool of worker threads. At most `workers` hashes run at
+/// once, each in its worker's own reused memory (19 MiB by default), so memory
+/// stays at workers × cost however many sign-ins arrive; at most `queue` more
+/// wait, and the rest are turned away at once (503) instead of piling up.
 #[derive(Clone)]
 pub struct Hasher {
+    core: Arc<Core>,
+    jobs: Sender<Job>,
+}
+
+pub struct Core {
     argon: Argon2<'static>,
-    running: Arc<Semaphore>,
-    admitted: Arc<Semaphore>,
-    dummy_hash: Arc<str>,
+    dummy_hash: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +33,53 @@ pub enum HasherError {
     Busy,
     #[error("password hashing failed: {0}")]
     Failed(String),
+}
+
+impl Core {
+    fn hash(&self, password: &SecretString) -> Result<String, HasherError> {
+        let salt = SaltString::generate(&mut OsRng);
+        self.argon
+            .hash_password(password.expose_secret().as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| HasherError::Failed(e.to_string()))
+    }
+
+    /// Checks a password against a PHC hash string in the given memory.
+    /// `None` (no such account, or not activated) is checked against a dummy
+    /// hash, so it takes as long as a real check, and answers no.
+    fn verify(&self, password: &SecretString, stored: Option<&str>, memory: &mut Vec<Block>) -> bool {
+        let Ok(parsed) = PasswordHash::new(stored.unwrap_or(&self.dummy_hash)) else {
+            return false;
+        };
+        verify_in(&parsed, password.expose_secret().as_bytes(), memory) && stored.is_some()
+    }
+}
+
+/// argon2id verification with caller-owned memory: the same computation as
+/// `PasswordVerifier::verify_password`, without allocating and faulting in the
+/// memory cost on every call. Other algorithms fall back to the plain path.
+fn verify_in(parsed: &PasswordHash<'_>, password: &[u8], memory: &mut Vec<Block>) -> bool {
+    let argon2id =
+        parsed.algorithm == Algorithm::Argon2id.ident() && parsed.version == Some(Version::V0x13.into());
+    let (Some(salt), Some(expected), Ok(params)) = (parsed.salt, parsed.hash, Params::try_from(parsed))
+    else {
+        return false;
+    };
+    if !argon2id {
+        return Argon2::default().verify_password(password, parsed).is_ok();
+    }
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    memory.resize(params.block_count(), Block::default());
+    let mut out = vec![0u8; expected.len()];
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    if argon.hash_password_into_with_memory(password, salt, &mut out, &mut memory[..]).is_err() {
+        return false;
+    }
+    // Output's equality is constant-time.
+    Output::new(&out).is_ok_and(|computed| computed == expected)
 }
 
 impl Hasher {
@@ -36,60 +92,57 @@ impl Hasher {
         )
         .map_err(|e| anyhow::anyhow!("invalid argon2 parameters: {e}"))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let workers = settings.hash_workers.unwrap_or_else(cores).max(1);
-        let mut hasher = Hasher {
-            argon,
-            running: Arc::new(Semaphore::new(workers)),
-            admitted: Arc::new(Semaphore::new(workers + settings.hash_queue)),
-            dummy_hash: Arc::from(""),
-        };
-        hasher.dummy_hash = Arc::from(hasher.hash_now(&SecretString::from("dummy password for timing"))?);
-        Ok(hasher)
+        let mut core = Core { argon, dummy_hash: String::new() };
+        core.dummy_hash = core.hash(&SecretString::from("dummy password for timing"))?;
+        let core = Arc::new(core);
+        let (jobs, queue) = bounded::<Job>(settings.hash_queue);
+        for n in 0..settings.hash_workers.unwrap_or_else(cores).max(1) {
+            let (core, queue) = (core.clone(), queue.clone());
+            std::thread::Builder::new().name(format!("argon2-{n}")).spawn(move || {
+                let mut memory = Vec::new();
+                // Ends when every Hasher clone is gone.
+                for job in queue.iter() {
+                    let run = std::panic::AssertUnwindSafe(|| job(&core, &mut memory));
+                    if std::panic::catch_unwind(run).is_err() {
+                        tracing::error!("a password hash job panicked");
+                    }
+                }
+            })?;
+        }
+        Ok(Hasher { core, jobs })
     }
 
     /// Hashes on the calling thread; for the CLI and for code already off the async workers.
     pub fn hash_now(&self, password: &SecretString) -> Result<String, HasherError> {
-        let salt = SaltString::generate(&mut OsRng);
-        self.argon
-            .hash_password(password.expose_secret().as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| HasherError::Failed(e.to_string()))
+        self.core.hash(password)
     }
 
-    /// Verifies on the calling thread. `None` (no such account, or not yet
-    /// activated) is checked against a dummy hash so that it takes as long as
-    /// a real check and answers no.
+    /// Verifies on the calling thread with freshly allocated memory.
     pub fn verify_now(&self, password: &SecretString, hash: Option<&str>) -> bool {
-        let stored = hash.unwrap_or(&self.dummy_hash);
-        let Ok(parsed) = PasswordHash::new(stored) else {
-            return false;
-        };
-        let ok = self.argon.verify_password(password.expose_secret().as_bytes(), &parsed).is_ok();
-        ok && hash.is_some()
+        self.core.verify(password, hash, &mut Vec::new())
     }
 
     pub async fn hash(&self, password: SecretString) -> Result<String, HasherError> {
-        self.run(move |h| h.hash_now(&password)).await?
+        self.run(move |core, _| core.hash(&password)).await?
     }
 
     pub async fn verify(&self, password: SecretString, hash: Option<String>) -> Result<bool, HasherError> {
-        self.run(move |h| h.verify_now(&password, hash.as_deref())).await
+        self.run(move |core, memory| core.verify(&password, hash.as_deref(), memory)).await
     }
 
     async fn run<T: Send + 'static>(
         &self,
-        job: impl FnOnce(&Hasher) -> T + Send + 'static,
+        work: impl FnOnce(&Core, &mut Vec<Block>) -> T + Send + 'static,
     ) -> Result<T, HasherError> {
-        let _admitted = self.admitted.clone().try_acquire_owned().map_err(|_| HasherError::Busy)?;
-        let running =
-            self.running.clone().acquire_owned().await.map_err(|e| HasherError::Failed(e.to_string()))?;
-        let hasher = self.clone();
-        actix_web::rt::task::spawn_blocking(move || {
-            let _running = running;
-            job(&hasher)
-        })
-        .await
-        .map_err(|e| HasherError::Failed(e.to_string()))
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |core, memory| {
+            let _ = reply.send(work(core, memory));
+        });
+        self.jobs.try_send(job).map_err(|e| match e {
+            TrySendError::Full(_) => HasherError::Busy,
+            TrySendError::Disconnected(_) => HasherError::Failed("the hash workers have stopped".into()),
+        })?;
+        answer.await.map_err(|_| HasherError::Failed("a hash worker failed".into()))
     }
 }
 
@@ -97,20 +150,20 @@ impl Hasher {
 mod tests {
     use super::*;
 
-    fn cheap() -> Hasher {
+    fn cheap(queue: usize) -> Hasher {
         Hasher::new(&HashSettings {
             argon2_memory_kib: 1024,
             argon2_iterations: 1,
             argon2_parallelism: 1,
             hash_workers: Some(1),
-            hash_queue: 0,
+            hash_queue: queue,
         })
         .unwrap()
     }
 
     #[test]
     fn hashes_are_argon2id_and_verify() {
-        let h = cheap();
+        let h = cheap(4);
         let hash = h.hash_now(&SecretString::from("correct horse")).unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
         assert!(h.verify_now(&SecretString::from("correct horse"), Some(&hash)));
@@ -119,17 +172,54 @@ mod tests {
         assert!(!h.verify_now(&SecretString::from("x"), Some("not a hash")));
     }
 
+    #[test]
+    fn reused_memory_agrees_with_the_reference_verifier() {
+        let h = cheap(4);
+        let mut memory = Vec::new();
+        // A hash made with other parameters than the configured ones still verifies.
+        let other = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(2048, 2, 1, None).unwrap());
+        let salt = SaltString::generate(&mut OsRng);
+        let stored = other.hash_password(b"pass phrase one", &salt).unwrap().to_string();
+        for (password, expected) in
+            [("pass phrase one", true), ("pass phrase two", false), ("pass phrase one", true)]
+        {
+            let secret = SecretString::from(password);
+            assert_eq!(h.core.verify(&secret, Some(&stored), &mut memory), expected, "{password}");
+            let reference =
+                other.verify_password(password.as_bytes(), &PasswordHash::new(&stored).unwrap()).is_ok();
+            assert_eq!(reference, expected);
+        }
+    }
+
+    #[actix_web::test]
+    async fn async_hash_and_verify_run_on_the_pool() {
+        let h = cheap(4);
+        let hash = h.hash(SecretString::from("pool password")).await.unwrap();
+        assert!(h.verify(SecretString::from("pool password"), Some(hash.clone())).await.unwrap());
+        assert!(!h.verify(SecretString::from("other password"), Some(hash)).await.unwrap());
+    }
+
     #[actix_web::test]
     async fn a_full_pool_turns_requests_away() {
-        let h = cheap();
-        // One worker, no queue: while one job holds the worker, the next is refused.
-        let (tx, rx) = std::sync::mpsc::channel::<()>();
-        let busy = h.clone();
-        let first = actix_web::rt::spawn(async move { busy.run(move |_| rx.recv().ok()).await });
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let h = cheap(1);
+        // One worker and a queue of one: with both taken, the next job is refused.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let held = std::sync::Arc::new(std::sync::Mutex::new(held));
+        let mut waiting = vec![];
+        for _ in 0..2 {
+            let (busy, held) = (h.clone(), held.clone());
+            waiting.push(actix_web::rt::spawn(async move {
+                busy.run(move |_, _| held.lock().map(|rx| rx.recv().is_ok()).unwrap_or(false)).await
+            }));
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
         assert!(matches!(h.verify(SecretString::from("x"), None).await, Err(HasherError::Busy)));
-        tx.send(()).unwrap();
-        first.await.unwrap().unwrap();
+        for _ in 0..2 {
+            release.send(()).unwrap();
+        }
+        for job in waiting {
+            assert!(job.await.unwrap().unwrap());
+        }
         assert!(h.verify(SecretString::from("x"), None).await.is_ok());
     }
 }

@@ -125,6 +125,8 @@ pub async fn login(
             users::get(conn, id)
         })
         .await?;
+    // The token is issued from the database's view; the node's cache must agree.
+    state.accounts.forget(id);
     Ok(web::Json(issue(&state, user)))
 }
 

@@ -161,9 +161,16 @@ pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> AppResult<T> 
         let inner = e.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
-                let field = if path == "." { "body".to_owned() } else { path };
                 let message = inner.to_string();
                 let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+                // serde reports a missing field at its parent: name the field itself.
+                let missing = message.strip_prefix("missing field `").and_then(|m| m.split('`').next());
+                let field = match (path.as_str(), missing) {
+                    (".", Some(name)) => name.to_owned(),
+                    (".", None) => "body".to_owned(),
+                    (parent, Some(name)) => format!("{parent}.{name}"),
+                    (_, None) => path,
+                };
                 AppError::invalid_field(&field, message)
             }
             _ => AppError::bad_request(format!("malformed JSON: {inner}")),

@@ -19,13 +19,23 @@ pub struct AuditEvent {
     pub action: String,
     /// What was changed, as `kind:id` (e.g. `user:42`).
     pub subject: String,
-    /// JSON text describing the change.
+    /// What changed, as a JSON object.
+    #[serde(serialize_with = "as_json")]
+    #[schema(value_type = Object)]
     pub details: String,
     #[serde(with = "crate::utc")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: NaiveDateTime,
     pub prev_hash: String,
     pub hash: String,
+}
+
+/// Stored as text (it is what the hash covers), shown as the JSON it holds.
+fn as_json<S: serde::Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(value) => serde::Serialize::serialize(&value, s),
+        Err(_) => s.serialize_str(text),
+    }
 }
 
 impl AuditEvent {

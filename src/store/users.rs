@@ -265,6 +265,10 @@ pub fn update(conn: &mut DbConn, actor: i64, id: i64, changes: UserChanges) -> A
         diesel::update(users::table.find(id))
             .set((&changes, users::updated_at.eq(db::now())))
             .execute(conn)?;
+        if changes.status.as_deref() == Some(ACTIVE) {
+            // Re-enabling an account also lifts a sign-in lock.
+            clear_failures(conn, id)?;
+        }
         audit::append(conn, Some(actor), "user.update", &format!("user:{id}"), json!(changes))?;
         get(conn, id)
     })
@@ -283,6 +287,8 @@ pub fn reset_activation(conn: &mut DbConn, actor: i64, id: i64) -> AppResult<(Us
                 users::updated_at.eq(db::now()),
             ))
             .execute(conn)?;
+        // A new code is how an admin helps a locked-out person: the lock goes too.
+        clear_failures(conn, id)?;
         audit::append(conn, Some(actor), "user.reset_activation", &format!("user:{id}"), json!({}))?;
         get(conn, id)
     })?;
@@ -374,6 +380,7 @@ pub fn activate(conn: &mut DbConn, id: i64, code_hash: &str, password_hash: &str
             users::activation_code_hash.eq(None::<String>),
             users::token_version.eq(users::token_version + 1),
             users::failed_logins.eq(0),
+            users::failed_window_started_at.eq(None::<NaiveDateTime>),
             users::locked_until.eq(None::<NaiveDateTime>),
             users::updated_at.eq(db::now()),
         ))
@@ -429,6 +436,7 @@ pub fn upsert_admin(
                         users::updated_at.eq(db::now()),
                     ))
                     .execute(conn)?;
+                clear_failures(conn, account.id)?;
                 account.id
             }
             None => {
@@ -528,10 +536,21 @@ fn import_batch(
                 report.updated += outcome.updated;
                 report.unchanged += outcome.unchanged;
                 report.activation_codes.extend(outcome.codes);
+                report.rejected.extend(outcome.rejected);
                 return Ok(());
             }
             Err(e) if attempts < 3 && e.code == "duplicate" => continue,
-            Err(e) => return Err(e),
+            Err(e) if e.status.is_server_error() => return Err(e),
+            // Whatever else stops a batch is reported against its rows, so the
+            // report still accounts for every line and the codes of the
+            // batches already written are not lost.
+            Err(e) => {
+                report.rejected.extend(batch.iter().map(|(row, _)| Rejection {
+                    line: row.line,
+                    message: format!("not written: {}", e.detail),
+                }));
+                return Ok(());
+            }
         }
     }
 }
@@ -540,6 +559,7 @@ struct BatchOutcome {
     codes: Vec<ActivationCode>,
     updated: u64,
     unchanged: u64,
+    rejected: Vec<Rejection>,
 }
 
 fn import_batch_once(
@@ -555,11 +575,17 @@ fn import_batch_once(
         .into_iter()
         .collect();
     let now = db::now();
-    let mut outcome = BatchOutcome { codes: vec![], updated: 0, unchanged: 0 };
+    let mut outcome = BatchOutcome { codes: vec![], updated: 0, unchanged: 0, rejected: vec![] };
     let mut updated_numbers = vec![];
     let mut new_rows = vec![];
     for (row, branch_id) in batch {
         match existing.get(&row.employee_no) {
+            // An admin cannot change their own account by import (and so
+            // cannot demote themselves by accident).
+            Some((id, ..)) if Some(*id) == actor => outcome.rejected.push(Rejection {
+                line: row.line,
+                message: "this is your own account; change it through the API instead".into(),
+            }),
             Some((id, name, current_branch, current_roles)) => {
                 let roles =
                     row.roles.as_ref().map(|r| r.to_string()).unwrap_or_else(|| current_roles.clone());

@@ -35,7 +35,7 @@ async fn changes_are_audited_and_filterable(app: TestApp) {
     assert_eq!(by_subject.body["total"], 3, "create, activate, update: {}", by_subject.body);
     let update = &app.get("/api/v1/audit?action=user.update", app.admin()).await.body["items"][0];
     assert_eq!(update["actor_id"], admin_id);
-    assert!(update["details"].as_str().unwrap().contains("改名"));
+    assert_eq!(update["details"]["name"], "改名", "details are shown as JSON: {update}");
     assert_eq!(update["hash"].as_str().unwrap().len(), 64);
     let by_actor = app.get(&format!("/api/v1/audit?actor_id={user}"), app.admin()).await;
     assert_eq!(by_actor.body["items"][0]["action"], "user.activate");

@@ -16,7 +16,8 @@ fn awards(args: &[&str], url: &str) -> std::process::Output {
 fn operator_commands(url: &str) {
     let migrate = awards(&["migrate"], url);
     assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
-    assert!(String::from_utf8_lossy(&migrate.stdout).contains("applied 1 migration"));
+    let applied = String::from_utf8_lossy(&migrate.stdout).into_owned();
+    assert!(applied.starts_with("applied ") && !applied.starts_with("applied 0"), "{applied}");
     let again = awards(&["migrate"], url);
     assert!(String::from_utf8_lossy(&again.stdout).contains("applied 0 migration"));
 
@@ -43,7 +44,17 @@ fn operator_commands(url: &str) {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("people.csv");
     std::fs::write(&csv, "employee_no,name,branch_code\nE1,张三,B01\nE2,李四,NOPE\n").unwrap();
+    let nowhere = dir.path().join("no/such/dir/codes.csv");
+    let refused =
+        awards(&["import-employees", csv.to_str().unwrap(), "--codes-out", nowhere.to_str().unwrap()], url);
+    assert_eq!(refused.status.code(), Some(2));
+    assert_eq!(
+        awards::store::users::count(&mut conn).unwrap(),
+        1,
+        "nothing is imported when the codes cannot be saved"
+    );
     let codes = dir.path().join("codes.csv");
+    std::fs::write(&codes, "old").unwrap();
     let out =
         awards(&["import-employees", csv.to_str().unwrap(), "--codes-out", codes.to_str().unwrap()], url);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -103,6 +114,9 @@ fn serve_refuses_to_start_without_a_jwt_secret() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("AWARDS_JWT_SECRET"));
+    // No admin was made whose password nobody saw.
+    let mut conn = awards::db::DatabaseUrl::parse(&url).unwrap().connect().unwrap();
+    assert_eq!(awards::store::users::count(&mut conn).unwrap(), 0);
 }
 
 #[test]

@@ -50,7 +50,8 @@ impl TestDb {
     }
 
     pub fn postgres() -> Option<(TestDb, String)> {
-        let server = std::env::var("AWARDS_TEST_POSTGRES_URL").ok()?.trim_end_matches('/').to_owned();
+        let server = std::env::var("AWARDS_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
+        let server = server.trim_end_matches('/').to_owned();
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let name = format!(
             "awards_test_{}_{}_{}",
@@ -169,11 +170,11 @@ impl TestApp {
     pub async fn request(
         &self,
         method: Method,
-        path: &str,
+        path: impl AsRef<str>,
         token: Option<&str>,
         body: Option<Value>,
     ) -> Response {
-        let mut req = self.client.request(method, format!("{}{path}", self.address));
+        let mut req = self.client.request(method, format!("{}{}", self.address, path.as_ref()));
         if let Some(token) = token {
             req = req.bearer_auth(token);
         }
@@ -204,19 +205,19 @@ impl TestApp {
         Response { status, headers, body }
     }
 
-    pub async fn get(&self, path: &str, token: &str) -> Response {
+    pub async fn get(&self, path: impl AsRef<str>, token: &str) -> Response {
         self.request(Method::GET, path, Some(token), None).await
     }
 
-    pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
+    pub async fn post(&self, path: impl AsRef<str>, token: &str, body: Value) -> Response {
         self.request(Method::POST, path, Some(token), Some(body)).await
     }
 
-    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Response {
+    pub async fn patch(&self, path: impl AsRef<str>, token: &str, body: Value) -> Response {
         self.request(Method::PATCH, path, Some(token), Some(body)).await
     }
 
-    pub async fn delete(&self, path: &str, token: &str) -> Response {
+    pub async fn delete(&self, path: impl AsRef<str>, token: &str) -> Response {
         self.request(Method::DELETE, path, Some(token), None).await
     }
 

@@ -68,6 +68,12 @@ async fn reimport_updates_instead_of_duplicating(app: TestApp) {
     let users = app.get("/api/v1/users?q=E1", app.admin()).await;
     assert_eq!(users.body["total"], 1);
     assert_eq!(users.body["items"][0]["name"], "张三丰");
+    // An import cannot touch the importing admin's own account.
+    let own =
+        app.import_csv(app.admin(), "employee_no,name,branch_code,roles\nadmin,Admin,B01,employee\n").await;
+    assert_eq!(own.body["rejected"][0]["line"], 2);
+    assert!(own.body["rejected"][0]["message"].as_str().unwrap().contains("your own account"));
+    assert_eq!(app.get("/api/v1/me", app.admin()).await.body["roles"], json!(["admin", "employee"]));
 }
 
 async fn unusable_files_are_refused_whole(app: TestApp) {

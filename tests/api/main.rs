@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod cli;
 mod import;
+mod nominations;
 mod ops;
 mod org;
 mod users;

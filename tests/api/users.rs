@@ -90,12 +90,17 @@ async fn bad_user_input(app: TestApp) {
 
 async fn activation_code_reissue(app: TestApp) {
     let (id, token) = app.user("E9", None, &[]).await;
+    for _ in 0..5 {
+        app.try_login("E9", "forgotten password").await;
+    }
+    assert_eq!(app.try_login("E9", crate::helpers::PASSWORD).await.status, StatusCode::TOO_MANY_REQUESTS);
     let reissued = app.post(&format!("/api/v1/users/{id}/activation-code"), app.admin(), json!({})).await;
     assert_eq!(reissued.status, StatusCode::OK);
     assert_eq!(reissued.body["activated"], false);
     assert_eq!(app.get("/api/v1/me", &token).await.status, StatusCode::UNAUTHORIZED, "old sessions end");
     let code = reissued.body["activation_code"].as_str().unwrap();
-    assert_eq!(app.activate("E9", code, "a fresh new password").await.status, StatusCode::OK);
+    let activated = app.activate("E9", code, "a fresh new password").await;
+    assert_eq!(activated.status, StatusCode::OK, "a new code lifts the lock: {}", activated.body);
 }
 
 async fn admins_cannot_lock_themselves_out(app: TestApp) {
