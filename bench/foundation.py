@@ -133,35 +133,65 @@ def timed(cmd, env):
     return time.monotonic() - start, rss_mib, out.stdout.strip()
 
 
-def run_backend(backend, args, workdir, argon_rate):
+def database_env(backend, workdir):
+    """The server's environment for a fresh database; returns (env, url, cleanup)."""
     env = dict(os.environ, AWARDS_JWT_SECRET=SECRET, AWARDS_BIND=f"127.0.0.1:{PORT}", AWARDS_LOG="warn")
-    pg_db = None
     if backend == "sqlite":
-        url = f"sqlite://{workdir}/bench-{backend}.db"
+        url = f"sqlite://{workdir}/bench-{backend}-{time.monotonic_ns()}.db"
+        cleanup = lambda: None  # noqa: E731 - the temporary directory goes away
     else:
         server = os.environ.get("AWARDS_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
-        pg_db = f"awards_bench_{os.getpid()}"
-        subprocess.run(["psql", f"{server}/postgres", "-qc", f"CREATE DATABASE {pg_db}"], check=True)
-        url = f"{server}/{pg_db}"
+        name = f"awards_bench_{os.getpid()}_{time.monotonic_ns()}"
+        subprocess.run(["psql", f"{server}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
+        url = f"{server}/{name}"
+        cleanup = lambda: subprocess.run(["psql", f"{server}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"])  # noqa: E731
     env["AWARDS_DATABASE_URL"] = url
+    return env, url, cleanup
+
+
+class Server:
+    """`awards serve` in the background, for a `with` block."""
+
+    def __init__(self, env, workdir, name):
+        # Files, not pipes: a full pipe would stall the server when it logs.
+        self.out_path = os.path.join(workdir, f"{name}.out")
+        self.log_path = os.path.join(workdir, f"{name}.log")
+        self.env = env
+
+    def __enter__(self):
+        with open(self.out_path, "wb") as out, open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen([BIN, "serve"], env=self.env, stdout=out, stderr=log)
+        wait_ready(self.proc, self.log_path)
+        return self
+
+    def __exit__(self, *_):
+        self.proc.terminate()
+        self.proc.wait(timeout=60)
+
+    def admin_token(self):
+        with open(self.out_path) as out:
+            password = re.search(r"^\s+password:\s+(\S+)", out.read(), re.M).group(1)
+        return request("POST", "/api/v1/auth/login", body={"employee_no": "admin", "password": password})["access_token"]
+
+
+def create_org(token):
+    """13 member companies and 200 branches; returns the branch codes."""
+    codes = []
+    for c in range(13):
+        company = request("POST", "/api/v1/member-companies", token, {"code": f"MC{c:02d}", "name": f"成员公司{c + 1}"})
+        for b in range(200 // 13 + (1 if c < 200 % 13 else 0)):
+            code = f"BR{c:02d}{b:02d}"
+            request("POST", "/api/v1/branches", token, {"code": code, "name": f"{company['name']}第{b + 1}分行", "member_company_id": company["id"]})
+            codes.append(code)
+    return codes
+
+
+def run_backend(backend, args, workdir, argon_rate):
+    env, _, cleanup = database_env(backend, workdir)
     results = {}
-    # Files, not pipes: a full pipe would stall the server when it logs.
-    out_path, log_path = os.path.join(workdir, f"{backend}.out"), os.path.join(workdir, f"{backend}.log")
-    with open(out_path, "wb") as out, open(log_path, "wb") as log:
-        proc = subprocess.Popen([BIN, "serve"], env=env, stdout=out, stderr=log)
-    try:
-        wait_ready(proc, log_path)
-        with open(out_path) as f:
-            first = f.read()
-        admin_password = re.search(r"^\s+password:\s+(\S+)", first, re.M).group(1)
-        token = request("POST", "/api/v1/auth/login", body={"employee_no": "admin", "password": admin_password})["access_token"]
-        codes = []
-        for c in range(13):
-            company = request("POST", "/api/v1/member-companies", token, {"code": f"MC{c:02d}", "name": f"成员公司{c + 1}"})
-            for b in range(200 // 13 + (1 if c < 200 % 13 else 0)):
-                code = f"BR{c:02d}{b:02d}"
-                request("POST", "/api/v1/branches", token, {"code": code, "name": f"{company['name']}第{b + 1}分行", "member_company_id": company["id"]})
-                codes.append(code)
+    with Server(env, workdir, backend) as server:
+        token = server.admin_token()
+        codes = create_org(token)
         staff = os.path.join(workdir, "staff.csv")
         make_csv(staff, args.employees, codes)
         secs, rss, summary = timed([BIN, "import-employees", staff, "--codes-out", os.path.join(workdir, "codes.csv")], env)
@@ -192,13 +222,9 @@ def run_backend(backend, args, workdir, argon_rate):
             statuses[status] = statuses.get(status, 0) + 1
         slowest = max(t for _, t, _ in answers)
         throttled_without_retry = sum(1 for s, _, r in answers if s in (429, 503) and not r)
-        results["burst"] = {"statuses": statuses, "slowest_s": slowest, "rss_mib": peak_rss_mib(proc.pid),
+        results["burst"] = {"statuses": statuses, "slowest_s": slowest, "rss_mib": peak_rss_mib(server.proc.pid),
                             "throttled_without_retry_after": throttled_without_retry}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
-        if pg_db:
-            subprocess.run(["psql", f"{server}/postgres", "-qc", f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)"])
+    cleanup()
     return results
 
 

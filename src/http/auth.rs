@@ -96,11 +96,12 @@ pub async fn login(
     state: web::Data<AppState>,
     body: ValidJson<LoginRequest>,
 ) -> AppResult<web::Json<TokenResponse>> {
-    let account = credentials(&state, &body.employee_no).await?;
-    refuse_if_locked(account.as_ref())?;
-    let hash = account.as_ref().and_then(|a| a.password_hash.clone());
+    let employee_no = body.employee_no.trim().to_owned();
+    let record = state.db.run(move |conn| Ok(users::sign_in_record(conn, &employee_no)?)).await?;
+    refuse_if_locked(record.as_ref().map(|(account, _)| account))?;
+    let hash = record.as_ref().and_then(|(account, _)| account.password_hash.clone());
     let matches = state.hasher.verify(SecretString::from(body.0.password), hash).await?;
-    let Some(account) = account else {
+    let Some((account, user)) = record else {
         return Err(invalid_credentials());
     };
     if !matches {
@@ -114,19 +115,12 @@ pub async fn login(
             "the account is disabled",
         ));
     }
-    let id = account.id;
-    let had_failures = !account.failures().is_clear();
-    let user = state
-        .db
-        .run(move |conn| {
-            if had_failures {
-                users::clear_failures(conn, id)?;
-            }
-            users::get(conn, id)
-        })
-        .await?;
+    if !account.failures().is_clear() {
+        let id = account.id;
+        state.db.run(move |conn| Ok(users::clear_failures(conn, id)?)).await?;
+    }
     // The token is issued from the database's view; the node's cache must agree.
-    state.accounts.forget(id);
+    state.accounts.put(user.clone());
     Ok(web::Json(issue(&state, user)))
 }
 

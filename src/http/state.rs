@@ -73,6 +73,10 @@ impl Accounts {
         }))
     }
 
+    pub fn put(&self, user: User) {
+        self.cache.insert(user.id, Arc::new(user));
+    }
+
     pub fn forget(&self, id: i64) {
         self.cache.invalidate(&id);
     }

@@ -328,6 +328,16 @@ pub fn credentials(conn: &mut DbConn, employee_no: &str) -> QueryResult<Option<C
         .optional()
 }
 
+/// Credentials and the account itself in one query: sign-in needs both.
+pub fn sign_in_record(conn: &mut DbConn, employee_no: &str) -> QueryResult<Option<(Credentials, User)>> {
+    Ok(with_company()
+        .filter(users::employee_no.eq(employee_no))
+        .select((Credentials::as_select(), UserRow::as_select(), branches::member_company_id.nullable()))
+        .first::<(Credentials, UserRow, Option<i64>)>(conn)
+        .optional()?
+        .map(|(credentials, row, company)| (credentials, User::from_row(row, company))))
+}
+
 pub fn credentials_by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<Credentials>> {
     users::table.find(id).select(Credentials::as_select()).first(conn).optional()
 }
@@ -465,6 +475,19 @@ pub fn upsert_admin(
 
 pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
     users::table.count().get_result(conn)
+}
+
+/// Multi-row inserts, which MultiConnection lacks, on the backend's own connection
+/// (inside the caller's transaction). 9 values a row: 500 rows stay well under
+/// SQLite's 32,766 bound parameters.
+fn insert_many(conn: &mut DbConn, rows: &[UserInsert]) -> QueryResult<()> {
+    for chunk in rows.chunks(500) {
+        match conn {
+            DbConn::Pg(pg) => diesel::insert_into(users::table).values(chunk).execute(pg)?,
+            DbConn::Sqlite(sqlite) => diesel::insert_into(users::table).values(chunk).execute(sqlite)?,
+        };
+    }
+    Ok(())
 }
 
 #[derive(Debug, Default, Serialize, utoipa::ToSchema)]
@@ -617,11 +640,7 @@ fn import_batch_once(
             }
         }
     }
-    // One statement per row: MultiConnection has no multi-row insert, and
-    // inside one transaction SQLite inserts rows about as fast either way.
-    for values in &new_rows {
-        diesel::insert_into(users::table).values(values).execute(conn)?;
-    }
+    insert_many(conn, &new_rows)?;
     if !outcome.codes.is_empty() || !updated_numbers.is_empty() {
         let created: Vec<&str> = outcome.codes.iter().map(|c| c.employee_no.as_str()).collect();
         audit::append(
