@@ -6,3 +6,4 @@ pub mod audit;
 pub mod campaign;
 pub mod import;
 pub mod roles;
+pub mod scoring;

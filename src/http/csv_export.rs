@@ -46,7 +46,7 @@ pub fn nominations(rows: &[(Nomination, String)]) -> anyhow::Result<Vec<u8>> {
             cell(&n.nominee_name),
             cell(&n.title),
             cell(&n.summary),
-            cell(&n.story),
+            cell(n.story.as_deref().unwrap_or("")),
             n.links.join(" "),
             n.status.clone(),
             cell(n.ineligible_reason.as_deref().unwrap_or("")),

@@ -47,7 +47,9 @@ pub struct Nomination {
     pub nominated_by: i64,
     pub title: String,
     pub summary: String,
-    pub story: String,
+    /// The case story; left out of lists (read one nomination for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub story: Option<String>,
     pub links: Vec<String>,
     /// draft, submitted, withdrawn or ineligible
     pub status: String,
@@ -88,7 +90,7 @@ impl Nomination {
             nominated_by: row.nominated_by,
             title: row.title,
             summary: row.summary,
-            story: row.story,
+            story: Some(row.story),
             links: serde_json::from_str(&row.links).unwrap_or_default(),
             status: row.status,
             ineligible_reason: row.ineligible_reason,
@@ -335,7 +337,7 @@ pub fn update(
         let text = NominationText {
             title: patch.title.unwrap_or_else(|| nomination.title.clone()),
             summary: patch.summary.unwrap_or_else(|| nomination.summary.clone()),
-            story: patch.story.unwrap_or_else(|| nomination.story.clone()),
+            story: patch.story.or_else(|| nomination.story.clone()).unwrap_or_default(),
             links: patch.links.unwrap_or_else(|| nomination.links.clone()),
         };
         bump(conn, &nomination, None, Some(&text))?;
@@ -602,7 +604,10 @@ pub fn list(
         .offset(page.offset())
         .load::<Joined>(conn)?
         .into_iter()
-        .map(|(row, branch, company, nominee)| Nomination::from_parts(row, branch, company, nominee))
+        .map(|(row, branch, company, nominee)| Nomination {
+            story: None,
+            ..Nomination::from_parts(row, branch, company, nominee)
+        })
         .collect();
     Ok(page.of(items, total))
 }

@@ -1,0 +1,600 @@
+//! The scoring engine: from reviews and votes to a ranking and the cut.
+//!
+//! Pure and deterministic: the same inputs in any order give the same
+//! outputs, bit for bit (inputs are sorted before any floating-point sum).
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever a rule below changes the numbers it produces.
+pub const ALGORITHM_VERSION: &str = "awards-scoring/1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Criterion {
+    pub id: i64,
+    pub weight: f64,
+    pub max_score: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Normalization {
+    None,
+    Zscore,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregate {
+    Mean,
+    Median,
+    /// The mean without the highest and the lowest review (with 3 or more).
+    TrimmedMean,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum Advance {
+    TopN { n: usize },
+    TopNPerMemberCompany { n: usize },
+    Proportional { n: usize },
+    Threshold { threshold: f64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoundRules {
+    pub criteria: Vec<Criterion>,
+    pub normalization: Normalization,
+    pub aggregate: Aggregate,
+    pub jury_weight: f64,
+    pub vote_weight: f64,
+    pub advance: Advance,
+}
+
+/// One reviewer's scores for one entry, by criterion id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Review {
+    pub reviewer_id: i64,
+    pub nomination_id: i64,
+    pub scores: BTreeMap<i64, f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub nomination_id: i64,
+    pub member_company_id: i64,
+    pub submitted_at: NaiveDateTime,
+    pub votes: i64,
+}
+
+/// The step of the tie-break order that separated an entry from the other
+/// side of its cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecidedBy {
+    FinalScore,
+    JuryScore,
+    Votes,
+    SubmittedAt,
+    Id,
+    /// Every entry of its group advanced: no cut to explain.
+    AllAdvance,
+    /// Its group had no seats.
+    NoSeats,
+    /// Threshold rounds: at or above the threshold, or below it.
+    Threshold,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub nomination_id: i64,
+    pub member_company_id: i64,
+    /// 0–100 after normalisation and aggregation; 0 without reviews.
+    pub jury_score: f64,
+    /// Population standard deviation of the entry's review scores.
+    pub jury_stddev: f64,
+    pub reviews: usize,
+    pub vote_count: i64,
+    /// 0–100: votes relative to the most-voted entry of the round.
+    pub vote_score: f64,
+    pub final_score: f64,
+    /// 1-based, over the whole round, in tie-break order.
+    pub rank: usize,
+    pub advanced: bool,
+    pub decided_by: DecidedBy,
+}
+
+/// Rounds to 1e-9 so that values equal in exact arithmetic compare equal.
+fn settle(x: f64) -> f64 {
+    (x * 1e9).round() / 1e9
+}
+
+/// One review as 0–100: Σ(score / max × weight) / Σ weight.
+pub fn review_total(criteria: &[Criterion], scores: &BTreeMap<i64, f64>) -> f64 {
+    let total_weight: f64 = criteria.iter().map(|c| c.weight).sum();
+    if total_weight <= 0.0 {
+        return 0.0;
+    }
+    let weighted: f64 = criteria
+        .iter()
+        .map(|c| scores.get(&c.id).copied().unwrap_or(0.0).clamp(0.0, c.max_score) / c.max_score * c.weight)
+        .sum();
+    weighted / total_weight * 100.0
+}
+
+fn mean(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        0.0
+    } else {
+        values.iter().sum::<f64>() / values.len() as f64
+    }
+}
+
+fn stddev(values: &[f64]) -> f64 {
+    if values.len() < 2 {
+        return 0.0;
+    }
+    let m = mean(values);
+    (values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / values.len() as f64).sqrt()
+}
+
+fn aggregate(rule: Aggregate, values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match rule {
+        Aggregate::Mean => mean(values),
+        Aggregate::Median => match values.len() {
+            0 => 0.0,
+            n if n % 2 == 1 => values[n / 2],
+            n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+        },
+        Aggregate::TrimmedMean if values.len() >= 3 => mean(&values[1..values.len() - 1]),
+        Aggregate::TrimmedMean => mean(values),
+    }
+}
+
+/// Per-reviewer z-scores mapped back onto the 0–100 scale of all reviews:
+/// x' = M + z × S, where z = (x − μ_r) / σ_r for reviewer r, and M and S are
+/// the mean and standard deviation of every review in the round. A reviewer
+/// whose totals do not vary (σ_r = 0, which includes a single review) gives
+/// no information about ranking, so each of their reviews maps to M. Results
+/// are clamped to [0, 100].
+fn normalise(totals: &mut [(i64, i64, f64)]) {
+    let all: Vec<f64> = totals.iter().map(|t| t.2).collect();
+    let (overall_mean, overall_sd) = (mean(&all), stddev(&all));
+    let mut by_reviewer: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
+    for (reviewer, _, total) in totals.iter() {
+        by_reviewer.entry(*reviewer).or_default().push(*total);
+    }
+    let stats: BTreeMap<i64, (f64, f64)> =
+        by_reviewer.iter().map(|(r, v)| (*r, (mean(v), stddev(v)))).collect();
+    for (reviewer, _, total) in totals.iter_mut() {
+        let (m, sd) = stats[reviewer];
+        let z = if sd > 0.0 { (*total - m) / sd } else { 0.0 };
+        *total = (overall_mean + z * overall_sd).clamp(0.0, 100.0);
+    }
+}
+
+/// Orders two outcomes by the tie-break chain: final score, jury score, votes,
+/// earlier submission, lower id. Returns the ordering and the deciding step.
+fn compare(a: &Scored, b: &Scored) -> (Ordering, DecidedBy) {
+    let steps = [
+        (b.final_score.total_cmp(&a.final_score), DecidedBy::FinalScore),
+        (b.jury_score.total_cmp(&a.jury_score), DecidedBy::JuryScore),
+        (b.votes.cmp(&a.votes), DecidedBy::Votes),
+        (a.submitted_at.cmp(&b.submitted_at), DecidedBy::SubmittedAt),
+        (a.nomination_id.cmp(&b.nomination_id), DecidedBy::Id),
+    ];
+    steps.into_iter().find(|(o, _)| o.is_ne()).unwrap_or((Ordering::Equal, DecidedBy::Id))
+}
+
+#[derive(Debug, Clone)]
+struct Scored {
+    nomination_id: i64,
+    member_company_id: i64,
+    submitted_at: NaiveDateTime,
+    votes: i64,
+    jury_score: f64,
+    jury_stddev: f64,
+    reviews: usize,
+    vote_score: f64,
+    final_score: f64,
+}
+
+/// Seats per member company for `proportional`: the largest-remainder method
+/// on their entry counts. Ties in the remainder go to the company with more
+/// entries, then to the lower id.
+pub fn apportion(seats: usize, counts: &BTreeMap<i64, usize>) -> BTreeMap<i64, usize> {
+    let total: usize = counts.values().sum();
+    if total == 0 {
+        return counts.keys().map(|c| (*c, 0)).collect();
+    }
+    let seats = seats.min(total);
+    let mut given: BTreeMap<i64, usize> = counts.iter().map(|(c, n)| (*c, seats * n / total)).collect();
+    let mut left = seats - given.values().sum::<usize>();
+    // Remainders compared exactly, as numerators over `total`.
+    let mut order: Vec<(i64, usize, usize)> =
+        counts.iter().map(|(c, n)| (*c, seats * n % total, *n)).collect();
+    order.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0)));
+    for (company, _, n) in order {
+        if left == 0 {
+            break;
+        }
+        let seat = given.entry(company).or_default();
+        if *seat < n {
+            *seat += 1;
+            left -= 1;
+        }
+    }
+    given
+}
+
+/// Scores, ranks and cuts a round.
+pub fn close(rules: &RoundRules, entries: &[Entry], reviews: &[Review]) -> Vec<Outcome> {
+    let mut entries = entries.to_vec();
+    entries.sort_by_key(|e| e.nomination_id);
+    let mut totals: Vec<(i64, i64, f64)> = reviews
+        .iter()
+        .filter(|r| entries.binary_search_by_key(&r.nomination_id, |e| e.nomination_id).is_ok())
+        .map(|r| (r.reviewer_id, r.nomination_id, review_total(&rules.criteria, &r.scores)))
+        .collect();
+    totals.sort_by_key(|t| (t.1, t.0));
+    if rules.normalization == Normalization::Zscore {
+        normalise(&mut totals);
+    }
+    let max_votes = entries.iter().map(|e| e.votes).max().unwrap_or(0);
+    let mut scored: Vec<Scored> = entries
+        .iter()
+        .map(|e| {
+            let mut mine: Vec<f64> = totals.iter().filter(|t| t.1 == e.nomination_id).map(|t| t.2).collect();
+            let jury_stddev = settle(stddev(&mine));
+            let jury_score = settle(aggregate(rules.aggregate, &mut mine));
+            let vote_score =
+                if max_votes > 0 { settle(e.votes as f64 / max_votes as f64 * 100.0) } else { 0.0 };
+            Scored {
+                nomination_id: e.nomination_id,
+                member_company_id: e.member_company_id,
+                submitted_at: e.submitted_at,
+                votes: e.votes,
+                jury_score,
+                jury_stddev,
+                reviews: mine.len(),
+                vote_score,
+                final_score: settle(rules.jury_weight * jury_score + rules.vote_weight * vote_score),
+            }
+        })
+        .collect();
+    scored.sort_by(|a, b| compare(a, b).0);
+
+    // Which entries advance, group by group.
+    let mut advanced = vec![false; scored.len()];
+    let mut groups: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+    let mut seats: BTreeMap<i64, usize> = BTreeMap::new();
+    match rules.advance {
+        Advance::TopN { n } => {
+            groups.insert(0, (0..scored.len()).collect());
+            seats.insert(0, n);
+        }
+        Advance::TopNPerMemberCompany { n } | Advance::Proportional { n } => {
+            for (i, s) in scored.iter().enumerate() {
+                groups.entry(s.member_company_id).or_default().push(i);
+            }
+            seats = match rules.advance {
+                Advance::Proportional { .. } => {
+                    apportion(n, &groups.iter().map(|(c, members)| (*c, members.len())).collect())
+                }
+                _ => groups.keys().map(|c| (*c, n)).collect(),
+            };
+        }
+        Advance::Threshold { threshold } => {
+            for (i, s) in scored.iter().enumerate() {
+                advanced[i] = s.final_score >= threshold;
+            }
+        }
+    }
+    let mut decided = vec![DecidedBy::Threshold; scored.len()];
+    for (group, members) in &groups {
+        let n = seats.get(group).copied().unwrap_or(0).min(members.len());
+        for &i in &members[..n] {
+            advanced[i] = true;
+        }
+        for (position, &i) in members.iter().enumerate() {
+            decided[i] = if n == members.len() {
+                DecidedBy::AllAdvance
+            } else if n == 0 {
+                DecidedBy::NoSeats
+            } else if position < n {
+                compare(&scored[i], &scored[members[n]]).1
+            } else {
+                compare(&scored[members[n - 1]], &scored[i]).1
+            };
+        }
+    }
+    scored
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| Outcome {
+            nomination_id: s.nomination_id,
+            member_company_id: s.member_company_id,
+            jury_score: s.jury_score,
+            jury_stddev: s.jury_stddev,
+            reviews: s.reviews,
+            vote_count: s.votes,
+            vote_score: s.vote_score,
+            final_score: s.final_score,
+            rank: i + 1,
+            advanced: advanced[i],
+            decided_by: decided[i],
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(minute: u32) -> NaiveDateTime {
+        chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap().and_hms_opt(9, minute, 0).unwrap()
+    }
+
+    fn criteria() -> Vec<Criterion> {
+        // 事迹 60 %, 影响 40 %; max 10 each.
+        vec![
+            Criterion { id: 1, weight: 0.6, max_score: 10.0 },
+            Criterion { id: 2, weight: 0.4, max_score: 10.0 },
+        ]
+    }
+
+    fn review(reviewer: i64, nomination: i64, a: f64, b: f64) -> Review {
+        Review { reviewer_id: reviewer, nomination_id: nomination, scores: BTreeMap::from([(1, a), (2, b)]) }
+    }
+
+    fn entry(id: i64, company: i64, minute: u32, votes: i64) -> Entry {
+        Entry { nomination_id: id, member_company_id: company, submitted_at: at(minute), votes }
+    }
+
+    fn rules(advance: Advance) -> RoundRules {
+        RoundRules {
+            criteria: criteria(),
+            normalization: Normalization::None,
+            aggregate: Aggregate::Mean,
+            jury_weight: 1.0,
+            vote_weight: 0.0,
+            advance,
+        }
+    }
+
+    #[test]
+    fn a_review_is_the_weighted_share_of_the_maximum() {
+        // (8/10 × 0.6 + 5/10 × 0.4) / 1.0 × 100 = 68
+        assert!((review_total(&criteria(), &review(1, 1, 8.0, 5.0).scores) - 68.0).abs() < 1e-9);
+        // Out-of-range scores are clamped, missing ones count 0.
+        assert!((review_total(&criteria(), &BTreeMap::from([(1, 12.0)])) - 60.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn aggregates_by_hand() {
+        assert_eq!(aggregate(Aggregate::Mean, &mut [60.0, 70.0, 95.0]), 75.0);
+        assert_eq!(aggregate(Aggregate::Median, &mut [95.0, 60.0, 70.0]), 70.0);
+        assert_eq!(aggregate(Aggregate::Median, &mut [60.0, 70.0, 80.0, 100.0]), 75.0);
+        assert_eq!(aggregate(Aggregate::TrimmedMean, &mut [10.0, 60.0, 70.0, 100.0]), 65.0);
+        assert_eq!(aggregate(Aggregate::TrimmedMean, &mut [60.0, 70.0]), 65.0, "under 3 reviews: the mean");
+        assert_eq!(aggregate(Aggregate::Mean, &mut []), 0.0);
+    }
+
+    #[test]
+    fn zscore_removes_a_reviewers_harshness() {
+        // Reviewer 1 is harsh (totals 40, 60), reviewer 2 generous (80, 100),
+        // each scoring entry 1 below entry 2 by the same margin: after
+        // normalisation both entries get the same score from each reviewer.
+        let mut totals = vec![(1, 1, 40.0), (1, 2, 60.0), (2, 1, 80.0), (2, 2, 100.0)];
+        normalise(&mut totals);
+        // M = 70, S = sqrt(500) ≈ 22.36; z = ∓1 for every reviewer.
+        let s = 500f64.sqrt();
+        assert!((totals[0].2 - (70.0 - s)).abs() < 1e-9);
+        assert!((totals[2].2 - (70.0 - s)).abs() < 1e-9);
+        assert!((totals[1].2 - (70.0 + s)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn zscore_with_one_review_or_no_spread_maps_to_the_mean() {
+        let mut totals = vec![(1, 1, 90.0), (2, 1, 50.0), (2, 2, 50.0)];
+        normalise(&mut totals);
+        let m = (90.0 + 50.0 + 50.0) / 3.0;
+        assert!(totals.iter().all(|t| (t.2 - m).abs() < 1e-9), "{totals:?}");
+    }
+
+    #[test]
+    fn final_score_weights_jury_and_votes() {
+        let mut r = rules(Advance::TopN { n: 1 });
+        (r.jury_weight, r.vote_weight) = (0.7, 0.3);
+        let out = close(
+            &r,
+            &[entry(1, 1, 0, 50), entry(2, 1, 0, 100)],
+            &[review(1, 1, 10.0, 10.0), review(1, 2, 8.0, 5.0)],
+        );
+        // entry 1: 0.7 × 100 + 0.3 × 50 = 85; entry 2: 0.7 × 68 + 0.3 × 100 = 77.6
+        assert_eq!(out[0].nomination_id, 1);
+        assert!((out[0].final_score - 85.0).abs() < 1e-9);
+        assert!((out[1].final_score - 77.6).abs() < 1e-9);
+        assert_eq!(out[1].vote_score, 100.0);
+    }
+
+    #[test]
+    fn ties_fall_through_the_chain_and_say_where() {
+        let r = rules(Advance::TopN { n: 1 });
+        let same = |id| review(1, id, 5.0, 5.0);
+        // Same score: decided by votes (with vote weight 0, votes still break ties).
+        let out = close(&r, &[entry(1, 1, 0, 3), entry(2, 1, 0, 9)], &[same(1), same(2)]);
+        assert_eq!((out[0].nomination_id, out[0].decided_by), (2, DecidedBy::Votes));
+        assert_eq!(out[1].decided_by, DecidedBy::Votes);
+        // Same votes too: the earlier submission.
+        let out = close(&r, &[entry(1, 1, 5, 3), entry(2, 1, 1, 3)], &[same(1), same(2)]);
+        assert_eq!((out[0].nomination_id, out[0].decided_by), (2, DecidedBy::SubmittedAt));
+        // Everything equal: the lower id.
+        let out = close(&r, &[entry(2, 1, 1, 3), entry(1, 1, 1, 3)], &[same(1), same(2)]);
+        assert_eq!((out[0].nomination_id, out[0].decided_by), (1, DecidedBy::Id));
+        // A clear gap: the final score.
+        let out = close(&r, &[entry(1, 1, 0, 0), entry(2, 1, 0, 0)], &[review(1, 1, 9.0, 9.0), same(2)]);
+        assert_eq!(out[0].decided_by, DecidedBy::FinalScore);
+    }
+
+    #[test]
+    fn largest_remainder_by_hand() {
+        // 10 seats over 50/30/20 → 5/3/2 exactly.
+        let seats = apportion(10, &BTreeMap::from([(1, 50), (2, 30), (3, 20)]));
+        assert_eq!(seats, BTreeMap::from([(1, 5), (2, 3), (3, 2)]));
+        // 7 seats over 5/3/2 (of 10): quotas 3.5/2.1/1.4 → floors 3/2/1, the last seat to the .5.
+        let seats = apportion(7, &BTreeMap::from([(1, 5), (2, 3), (3, 2)]));
+        assert_eq!(seats, BTreeMap::from([(1, 4), (2, 2), (3, 1)]));
+        // Equal remainders: the larger company, then the lower id.
+        let seats = apportion(1, &BTreeMap::from([(1, 2), (2, 2)]));
+        assert_eq!(seats, BTreeMap::from([(1, 1), (2, 0)]));
+    }
+
+    #[test]
+    fn proportional_and_per_company_cuts() {
+        let entries: Vec<Entry> = (1..=10).map(|id| entry(id, if id <= 6 { 1 } else { 2 }, 0, 0)).collect();
+        let reviews: Vec<Review> = (1..=10).map(|id| review(1, id, id as f64, id as f64)).collect();
+        let out = close(&rules(Advance::Proportional { n: 5 }), &entries, &reviews);
+        // 6 and 4 entries → 3 and 2 seats, the best of each company.
+        let winners: Vec<i64> = out.iter().filter(|o| o.advanced).map(|o| o.nomination_id).collect();
+        assert_eq!(winners, vec![10, 9, 6, 5, 4]);
+        let out = close(&rules(Advance::TopNPerMemberCompany { n: 1 }), &entries, &reviews);
+        let winners: Vec<i64> = out.iter().filter(|o| o.advanced).map(|o| o.nomination_id).collect();
+        assert_eq!(winners, vec![10, 6]);
+    }
+
+    #[test]
+    fn threshold_advances_everyone_at_or_above() {
+        let out = close(
+            &rules(Advance::Threshold { threshold: 68.0 }),
+            &[entry(1, 1, 0, 0), entry(2, 1, 0, 0)],
+            &[review(1, 1, 8.0, 5.0), review(1, 2, 7.0, 5.0)],
+        );
+        assert_eq!(out.iter().map(|o| o.advanced).collect::<Vec<_>>(), vec![true, false]);
+    }
+
+    #[test]
+    fn entries_without_reviews_score_zero_and_rank_last() {
+        let out = close(
+            &rules(Advance::TopN { n: 1 }),
+            &[entry(1, 1, 0, 0), entry(2, 1, 0, 0)],
+            &[review(1, 2, 1.0, 1.0)],
+        );
+        assert_eq!((out[1].nomination_id, out[1].reviews, out[1].jury_score), (1, 0, 0.0));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn round() -> impl Strategy<Value = (Vec<Entry>, Vec<Review>, usize, Normalization, Aggregate)> {
+        (1usize..40, 1i64..5, 0usize..200).prop_flat_map(|(entries, companies, review_count)| {
+            let entry = (1i64..=companies, 0u32..60, 0i64..5);
+            let review = (1i64..8, 0usize..entries, 0u8..=10, 0u8..=10);
+            (
+                proptest::collection::vec(entry, entries),
+                proptest::collection::vec(review, review_count),
+                0usize..=entries,
+                prop_oneof![Just(Normalization::None), Just(Normalization::Zscore)],
+                prop_oneof![Just(Aggregate::Mean), Just(Aggregate::Median), Just(Aggregate::TrimmedMean)],
+            )
+                .prop_map(|(entries, reviews, n, normalization, aggregate)| {
+                    let entries: Vec<Entry> = entries
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, (company, minute, votes))| Entry {
+                            nomination_id: i as i64 + 1,
+                            member_company_id: company,
+                            submitted_at: chrono::NaiveDate::from_ymd_opt(2026, 3, 1)
+                                .unwrap()
+                                .and_hms_opt(9, minute, 0)
+                                .unwrap(),
+                            votes,
+                        })
+                        .collect();
+                    // One review per reviewer and entry, as the database guarantees.
+                    let mut seen = std::collections::BTreeSet::new();
+                    let reviews = reviews
+                        .into_iter()
+                        .filter(|(reviewer, entry, _, _)| seen.insert((*reviewer, *entry)))
+                        .map(|(reviewer, entry, a, b)| Review {
+                            reviewer_id: reviewer,
+                            nomination_id: entry as i64 + 1,
+                            scores: BTreeMap::from([(1, a as f64), (2, b as f64)]),
+                        })
+                        .collect();
+                    (entries, reviews, n, normalization, aggregate)
+                })
+        })
+    }
+
+    fn rules(advance: Advance, normalization: Normalization, aggregate: Aggregate) -> RoundRules {
+        RoundRules {
+            criteria: vec![
+                Criterion { id: 1, weight: 3.0, max_score: 10.0 },
+                Criterion { id: 2, weight: 1.0, max_score: 10.0 },
+            ],
+            normalization,
+            aggregate,
+            jury_weight: 0.7,
+            vote_weight: 0.3,
+            advance,
+        }
+    }
+
+    fn no_outsider_outranks_a_winner(out: &[Outcome], group: impl Fn(&Outcome) -> i64) -> bool {
+        let mut worst_in: BTreeMap<i64, usize> = BTreeMap::new();
+        let mut best_out: BTreeMap<i64, usize> = BTreeMap::new();
+        for o in out {
+            let slot = if o.advanced {
+                worst_in.entry(group(o)).or_insert(0)
+            } else {
+                best_out.entry(group(o)).or_insert(usize::MAX)
+            };
+            *slot = if o.advanced { (*slot).max(o.rank) } else { (*slot).min(o.rank) };
+        }
+        worst_in.iter().all(|(g, worst)| best_out.get(g).is_none_or(|best| worst < best))
+    }
+
+    proptest! {
+        #[test]
+        fn exactly_n_advance_and_no_outsider_outranks_a_winner((entries, reviews, n, norm, agg) in round()) {
+            for advance in [Advance::TopN { n }, Advance::Proportional { n }] {
+                let out = close(&rules(advance, norm, agg), &entries, &reviews);
+                prop_assert_eq!(out.iter().filter(|o| o.advanced).count(), n);
+                let grouped = matches!(advance, Advance::Proportional { .. });
+                let group = |o: &Outcome| if grouped { o.member_company_id } else { 0 };
+                prop_assert!(no_outsider_outranks_a_winner(&out, group));
+                let ranks: Vec<usize> = out.iter().map(|o| o.rank).collect();
+                prop_assert_eq!(ranks, (1..=entries.len()).collect::<Vec<_>>());
+            }
+        }
+
+        #[test]
+        fn results_do_not_depend_on_input_order((entries, reviews, n, norm, agg) in round(), seed in any::<u64>()) {
+            let r = rules(Advance::Proportional { n }, norm, agg);
+            let expected = close(&r, &entries, &reviews);
+            let (mut entries, mut reviews) = (entries, reviews);
+            // A cheap deterministic shuffle driven by the seed.
+            let mut state = seed | 1;
+            let mut next = move |len: usize| { state ^= state << 13; state ^= state >> 7; state ^= state << 17; (state as usize) % len.max(1) };
+            for i in (1..entries.len()).rev() { let j = next(i + 1); entries.swap(i, j); }
+            for i in (1..reviews.len()).rev() { let j = next(i + 1); reviews.swap(i, j); }
+            prop_assert_eq!(close(&r, &entries, &reviews), expected);
+        }
+
+        #[test]
+        fn apportionment_gives_out_every_seat_within_the_counts(counts in proptest::collection::btree_map(1i64..14, 0usize..50, 1..14), seats in 0usize..400) {
+            let given = apportion(seats, &counts);
+            let total: usize = counts.values().sum();
+            prop_assert_eq!(given.values().sum::<usize>(), seats.min(total));
+            prop_assert!(given.iter().all(|(c, s)| *s <= counts[c]));
+        }
+    }
+}
