@@ -144,6 +144,9 @@ pub fn pool(url: &DatabaseUrl, size: u32) -> anyhow::Result<Pool> {
     let pool = r2d2::Pool::builder()
         .max_size(size)
         .connection_timeout(Duration::from_secs(10))
+        // A PostgreSQL connection may die with its server, so it is checked
+        // before use; an SQLite connection cannot, and its check is skipped.
+        .test_on_check_out(url.backend == Backend::Postgres)
         .build(Manager { url: url.clone() })?;
     Ok(pool)
 }
