@@ -579,7 +579,21 @@ pub fn list(
         }
         q
     };
-    let total = query().count().get_result(conn)?;
+    let total = if filter.q.is_none() && filter.member_company_id.is_none() {
+        // Nothing to match in the joined tables: count on nominations' own index.
+        let mut q = nominations::table
+            .filter(nominations::campaign_id.eq(campaign_id))
+            .into_boxed::<db::MultiBackend>();
+        if let Some(branch) = filter.branch_id {
+            q = q.filter(nominations::branch_id.eq(branch));
+        }
+        if let Some(status) = filter.status {
+            q = q.filter(nominations::status.eq(status.as_str()));
+        }
+        q.count().get_result(conn)?
+    } else {
+        query().count().get_result(conn)?
+    };
     let ordered = match sort {
         NominationSort::Id => query().order(nominations::id.asc()),
         NominationSort::IdDesc => query().order(nominations::id.desc()),
