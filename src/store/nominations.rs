@@ -23,7 +23,6 @@ struct NominationRow {
     nominated_by: i64,
     title: String,
     summary: String,
-    story: String,
     links: String,
     status: String,
     ineligible_reason: Option<String>,
@@ -77,6 +76,7 @@ impl Nomination {
         branch_name: String,
         member_company_id: i64,
         nominee: (String, String),
+        story: Option<String>,
     ) -> Self {
         Nomination {
             id: row.id,
@@ -90,7 +90,7 @@ impl Nomination {
             nominated_by: row.nominated_by,
             title: row.title,
             summary: row.summary,
-            story: Some(row.story),
+            story,
             links: serde_json::from_str(&row.links).unwrap_or_default(),
             status: row.status,
             ineligible_reason: row.ineligible_reason,
@@ -111,18 +111,19 @@ fn joined() -> _ {
 }
 
 pub fn get(conn: &mut DbConn, id: i64) -> AppResult<Nomination> {
-    let (row, branch, company, nominee): Joined = joined()
+    let (row, branch, company, nominee, story) = joined()
         .filter(nominations::id.eq(id))
         .select((
             NominationRow::as_select(),
             branches::name,
             branches::member_company_id,
             (users::name, users::employee_no),
+            nominations::story,
         ))
-        .first(conn)
+        .first::<(NominationRow, String, i64, (String, String), String)>(conn)
         .optional()?
         .ok_or_else(|| AppError::not_found("nomination"))?;
-    Ok(Nomination::from_parts(row, branch, company, nominee))
+    Ok(Nomination::from_parts(row, branch, company, nominee, Some(story)))
 }
 
 /// What a nominee may see of nominations of themselves.
@@ -618,10 +619,8 @@ pub fn list(
         .offset(page.offset())
         .load::<Joined>(conn)?
         .into_iter()
-        .map(|(row, branch, company, nominee)| Nomination {
-            story: None,
-            ..Nomination::from_parts(row, branch, company, nominee)
-        })
+        // Stories stay out of lists: not selected, so sorting never carries them.
+        .map(|(row, branch, company, nominee)| Nomination::from_parts(row, branch, company, nominee, None))
         .collect();
     Ok(page.of(items, total))
 }
@@ -646,12 +645,13 @@ pub fn all_for_export(
             branches::name,
             branches::member_company_id,
             (users::name, users::employee_no),
+            nominations::story,
             member_companies::name,
         ))
-        .load::<(NominationRow, String, i64, (String, String), String)>(conn)?
+        .load::<(NominationRow, String, i64, (String, String), String, String)>(conn)?
         .into_iter()
-        .map(|(row, branch, company, nominee, company_name)| {
-            (Nomination::from_parts(row, branch, company, nominee), company_name)
+        .map(|(row, branch, company, nominee, story, company_name)| {
+            (Nomination::from_parts(row, branch, company, nominee, Some(story)), company_name)
         })
         .collect())
 }
