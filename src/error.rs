@@ -152,6 +152,10 @@ impl From<diesel::result::Error> for AppError {
                 "in_use",
                 "the resource is referenced by others or refers to one that does not exist",
             ),
+            // PostgreSQL refuses NUL in text; the input was the client's.
+            Error::DatabaseError(_, info) if info.message().contains("0x00") => {
+                AppError::bad_request("text must not contain NUL (\\u0000) characters")
+            }
             Error::DatabaseError(Kind::CheckViolation, info) => {
                 AppError::unprocessable("constraint", info.message().to_owned())
             }

@@ -206,6 +206,32 @@ pub fn lock(conn: &mut DbConn, key: i64) -> diesel::QueryResult<()> {
     Ok(())
 }
 
+/// What a resource lock protects: the lock spaces of unrelated resources never meet.
+#[derive(Debug, Clone, Copy)]
+pub enum LockSpace {
+    /// A campaign's status, window and quota: nomination writes hold it
+    /// shared, campaign changes exclusively.
+    Campaign = 1,
+}
+
+/// Takes a transaction-scoped lock on one resource on PostgreSQL, shared or
+/// exclusive. SQLite needs none: `BEGIN IMMEDIATE` already serialises writers.
+pub fn lock_resource(conn: &mut DbConn, space: LockSpace, id: i64, shared: bool) -> diesel::QueryResult<()> {
+    if let DbConn::Pg(c) = conn {
+        let sql = if shared {
+            "SELECT pg_advisory_xact_lock_shared($1, $2)"
+        } else {
+            "SELECT pg_advisory_xact_lock($1, $2)"
+        };
+        // The two-key form keeps these apart from single-key locks (the audit chain's).
+        diesel::sql_query(sql)
+            .bind::<diesel::sql_types::Integer, _>(space as i32)
+            .bind::<diesel::sql_types::Integer, _>(id as i32)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
 /// The current time, truncated to microseconds so that it reads back unchanged
 /// from both backends (PostgreSQL keeps microseconds).
 pub fn now() -> chrono::NaiveDateTime {

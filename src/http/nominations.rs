@@ -22,9 +22,24 @@ fn validate_links(links: &[String]) -> Result<(), ValidationError> {
     Ok(())
 }
 
-fn not_blank(text: &str) -> Result<(), ValidationError> {
+/// One-line text: not blank, no control characters.
+fn line_text(text: &str) -> Result<(), ValidationError> {
+    text_with(text, &[])
+}
+
+/// A story may have line breaks and tabs, but no other control characters.
+fn story_text(text: &str) -> Result<(), ValidationError> {
+    text_with(text, &['\n', '\r', '\t'])
+}
+
+fn text_with(text: &str, allowed: &[char]) -> Result<(), ValidationError> {
     if text.trim().is_empty() {
         return Err(ValidationError::new("blank").with_message("must not be blank".into()));
+    }
+    if text.chars().any(|c| c.is_control() && !allowed.contains(&c)) {
+        return Err(
+            ValidationError::new("control").with_message("must not contain control characters".into())
+        );
     }
     Ok(())
 }
@@ -34,13 +49,13 @@ fn not_blank(text: &str) -> Result<(), ValidationError> {
 pub struct NewNomination {
     pub nominee_id: i64,
     /// At most 60 characters.
-    #[validate(length(min = 1, max = 60), custom(function = "not_blank"))]
+    #[validate(length(min = 1, max = 60), custom(function = "line_text"))]
     pub title: String,
     /// At most 300 characters.
-    #[validate(length(min = 1, max = 300), custom(function = "not_blank"))]
+    #[validate(length(min = 1, max = 300), custom(function = "line_text"))]
     pub summary: String,
     /// The case story, at most 5,000 characters.
-    #[validate(length(min = 1, max = 5000), custom(function = "not_blank"))]
+    #[validate(length(min = 1, max = 5000), custom(function = "story_text"))]
     pub story: String,
     /// Up to 5 http(s) links.
     #[serde(default)]
@@ -51,11 +66,11 @@ pub struct NewNomination {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NominationPatch {
-    #[validate(length(min = 1, max = 60), custom(function = "not_blank"))]
+    #[validate(length(min = 1, max = 60), custom(function = "line_text"))]
     pub title: Option<String>,
-    #[validate(length(min = 1, max = 300), custom(function = "not_blank"))]
+    #[validate(length(min = 1, max = 300), custom(function = "line_text"))]
     pub summary: Option<String>,
-    #[validate(length(min = 1, max = 5000), custom(function = "not_blank"))]
+    #[validate(length(min = 1, max = 5000), custom(function = "story_text"))]
     pub story: Option<String>,
     #[validate(custom(function = "validate_links"))]
     pub links: Option<Vec<String>>,
@@ -78,7 +93,7 @@ pub struct NominationQuery {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ineligible {
-    #[validate(length(min = 1, max = 500), custom(function = "not_blank"))]
+    #[validate(length(min = 1, max = 500), custom(function = "line_text"))]
     pub reason: String,
 }
 
@@ -91,7 +106,7 @@ fn answer(nomination: Nomination) -> HttpResponse {
     HttpResponse::Ok().insert_header(etag(nomination.version)).json(nomination)
 }
 
-/// One nomination: for admins, the branch's manager, and the nominee once it is submitted.
+/// One nomination: for admins and the branch's manager (nominees: GET /me/nominations).
 #[utoipa::path(params(("id" = i64, Path)), responses(
     (status = 200, body = Nomination), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem),
 ), tag = "nominations", security(("bearer" = [])))]
@@ -103,8 +118,9 @@ pub async fn get(
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let nomination = state.db.run(move |c| nominations::get(c, id)).await?;
-    let is_nominee = nomination.nominee_id == caller.id() && nomination.status() != NominationStatus::Draft;
-    if !(caller.actor().manages_branch(nomination.branch_id) || is_nominee) {
+    // Nominees see theirs through GET /me/nominations: that they were
+    // nominated, and the status; the file itself is the branch's.
+    if !caller.actor().manages_branch(nomination.branch_id) {
         return Err(AppError::not_found("nomination"));
     }
     Ok(answer(nomination))
@@ -192,11 +208,13 @@ pub async fn withdraw(
 pub async fn ineligible(
     state: web::Data<AppState>,
     admin: Admin,
+    req: HttpRequest,
     id: web::Path<i64>,
     body: ValidJson<Ineligible>,
 ) -> AppResult<HttpResponse> {
     let (actor, id, reason) = (admin.id(), id.into_inner(), body.0.reason.trim().to_owned());
-    Ok(answer(state.db.run(move |c| nominations::mark_ineligible(c, actor, id, &reason)).await?))
+    let expected = if_match(&req)?;
+    Ok(answer(state.db.run(move |c| nominations::mark_ineligible(c, actor, id, &reason, expected)).await?))
 }
 
 /// Nominations of yourself (not drafts): that you were nominated, and the status.

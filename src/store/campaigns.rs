@@ -151,6 +151,9 @@ pub fn update(
     expected_version: Option<i32>,
 ) -> AppResult<Campaign> {
     db::write_tx(conn, |conn| {
+        // Exclusive: nomination writes in flight finish first, and later ones
+        // see this change (status, window, quota) before they act.
+        db::lock_resource(conn, db::LockSpace::Campaign, id, false)?;
         let current = get(conn, id)?;
         check_version(current.version, expected_version)?;
         if changes.touches_settings() && !current.status().is_editable() {
@@ -193,6 +196,8 @@ pub fn update(
                 ))
                 .execute(conn)?;
         if updated == 0 {
+            // Cannot happen under the lock on PostgreSQL nor under SQLite's
+            // write lock; kept so that a lost race is never a silent overwrite.
             return Err(AppError::conflict("stale", "the campaign changed meanwhile; reload and retry"));
         }
         audit::append(conn, Some(actor), "campaign.update", &format!("campaign:{id}"), json!(changes))?;

@@ -186,6 +186,28 @@ fn require_branch(actor: &Actor, branch_id: i64) -> AppResult<()> {
     }
 }
 
+/// The branch of an employee `actor` may nominate. A manager learns nothing
+/// about people outside their branch (all of them are simply not theirs).
+fn nominee_branch(conn: &mut DbConn, actor: &Actor, nominee_id: i64) -> AppResult<i64> {
+    let nominee: Option<(Option<i64>, String)> =
+        users::table.find(nominee_id).select((users::branch_id, users::status)).first(conn).optional()?;
+    let theirs = |branch: Option<i64>| branch.is_some_and(|b| actor.manages_branch(b));
+    match nominee {
+        _ if !actor.is_admin() && !nominee.as_ref().is_some_and(|(branch, _)| theirs(*branch)) => {
+            Err(AppError::forbidden("the nominee is not an employee of your branch"))
+        }
+        None => Err(AppError::invalid_field("nominee_id", format!("user {nominee_id} does not exist"))),
+        Some((None, _)) => Err(AppError::invalid_field(
+            "nominee_id",
+            "group staff belong to no branch and cannot be nominated by one",
+        )),
+        Some((_, status)) if status != crate::store::users::ACTIVE => {
+            Err(AppError::invalid_field("nominee_id", "the nominee's account is disabled"))
+        }
+        Some((Some(branch), _)) => Ok(branch),
+    }
+}
+
 pub fn create(
     conn: &mut DbConn,
     actor: &Actor,
@@ -194,25 +216,8 @@ pub fn create(
     text: NominationText,
 ) -> AppResult<Nomination> {
     db::write_tx(conn, |conn| {
-        let campaign = campaign_store::get(conn, campaign_id)?;
-        require_window(&campaign)?;
-        let nominee: Option<(Option<i64>, String)> =
-            users::table.find(nominee_id).select((users::branch_id, users::status)).first(conn).optional()?;
-        let (branch_id, status) = nominee.ok_or_else(|| {
-            AppError::invalid_field("nominee_id", format!("user {nominee_id} does not exist"))
-        })?;
-        let branch_id = branch_id.ok_or_else(|| {
-            AppError::invalid_field(
-                "nominee_id",
-                "group staff belong to no branch and cannot be nominated by one",
-            )
-        })?;
-        if status != crate::store::users::ACTIVE {
-            return Err(AppError::invalid_field("nominee_id", "the nominee's account is disabled"));
-        }
-        if !actor.manages_branch(branch_id) {
-            return Err(AppError::forbidden("the nominee belongs to another branch"));
-        }
+        open_campaign(conn, campaign_id)?;
+        let branch_id = nominee_branch(conn, actor, nominee_id)?;
         let now = db::now();
         let id: i64 = diesel::insert_into(nominations::table)
             .values((
@@ -262,14 +267,35 @@ fn for_change(
     let nomination = get(conn, id)?;
     require_branch(actor, nomination.branch_id)?;
     check_version(nomination.version, expected_version)?;
-    let campaign = campaign_store::get(conn, nomination.campaign_id)?;
-    require_window(&campaign)?;
+    let campaign = open_campaign(conn, nomination.campaign_id)?;
     Ok((nomination, campaign))
+}
+
+/// Reads the campaign under its shared lock and checks the window: a campaign
+/// change (status, window, quota) waits for nomination writes in flight and
+/// they wait for it, so none acts on a campaign that has moved on.
+fn open_campaign(conn: &mut DbConn, campaign_id: i64) -> AppResult<Campaign> {
+    db::lock_resource(conn, db::LockSpace::Campaign, campaign_id, true)?;
+    let campaign = campaign_store::get(conn, campaign_id)?;
+    require_window(&campaign)?;
+    Ok(campaign)
+}
+
+/// The answer to losing a race on a nomination's version: 412 if the client
+/// named the version it read, 409 if it did not.
+fn changed_meanwhile(precondition: bool) -> AppError {
+    let detail = "the nomination changed meanwhile; reload and retry";
+    if precondition {
+        AppError::new(actix_web::http::StatusCode::PRECONDITION_FAILED, "stale", detail)
+    } else {
+        AppError::conflict("stale", detail)
+    }
 }
 
 /// Writes the new status (and text) if the nomination is still at `version`.
 fn bump(
     conn: &mut DbConn,
+    precondition: bool,
     nomination: &Nomination,
     set_status: Option<NominationStatus>,
     text: Option<&NominationText>,
@@ -302,11 +328,7 @@ fn bump(
         (None, None) => 1,
     };
     if updated == 0 {
-        return Err(AppError::new(
-            actix_web::http::StatusCode::PRECONDITION_FAILED,
-            "stale",
-            "the nomination changed meanwhile; reload and retry",
-        ));
+        return Err(changed_meanwhile(precondition));
     }
     Ok(())
 }
@@ -341,7 +363,7 @@ pub fn update(
             story: patch.story.or_else(|| nomination.story.clone()).unwrap_or_default(),
             links: patch.links.unwrap_or_else(|| nomination.links.clone()),
         };
-        bump(conn, &nomination, None, Some(&text))?;
+        bump(conn, expected_version.is_some(), &nomination, None, Some(&text))?;
         audit::append(
             conn,
             Some(actor.id),
@@ -421,8 +443,13 @@ pub fn submit(
                 format!("a {} nomination cannot be submitted", nomination.status),
             ));
         }
+        // The nominee may have left the branch or been disabled since the draft.
+        if nominee_branch(conn, actor, nomination.nominee_id)? != nomination.branch_id {
+            return Err(AppError::invalid_field("nominee_id", "the nominee has moved to another branch"));
+        }
+        // The nomination row first, then the counter: one lock order everywhere.
+        bump(conn, expected_version.is_some(), &nomination, Some(NominationStatus::Submitted), None)?;
         take_quota_place(conn, &campaign, nomination.branch_id)?;
-        bump(conn, &nomination, Some(NominationStatus::Submitted), None)?;
         audit::append(conn, Some(actor.id), "nomination.submit", &format!("nomination:{id}"), json!({}))?;
         get(conn, id)
     })
@@ -442,10 +469,10 @@ pub fn withdraw(
                 format!("a {} nomination cannot be withdrawn", nomination.status),
             ));
         }
+        bump(conn, expected_version.is_some(), &nomination, Some(NominationStatus::Withdrawn), None)?;
         if nomination.status() == NominationStatus::Submitted {
             release_quota_place(conn, nomination.campaign_id, nomination.branch_id)?;
         }
-        bump(conn, &nomination, Some(NominationStatus::Withdrawn), None)?;
         audit::append(conn, Some(actor.id), "nomination.withdraw", &format!("nomination:{id}"), json!({}))?;
         get(conn, id)
     })
@@ -469,8 +496,12 @@ pub fn delete_draft(
                 ),
             ));
         }
-        diesel::delete(nominations::table.find(id).filter(nominations::version.eq(nomination.version)))
-            .execute(conn)?;
+        let deleted =
+            diesel::delete(nominations::table.find(id).filter(nominations::version.eq(nomination.version)))
+                .execute(conn)?;
+        if deleted == 0 {
+            return Err(changed_meanwhile(expected_version.is_some()));
+        }
         audit::append(
             conn,
             Some(actor.id),
@@ -483,9 +514,17 @@ pub fn delete_draft(
 }
 
 /// An admin rules a nomination out, with a reason; its quota place is freed.
-pub fn mark_ineligible(conn: &mut DbConn, actor: i64, id: i64, reason: &str) -> AppResult<Nomination> {
+pub fn mark_ineligible(
+    conn: &mut DbConn,
+    actor: i64,
+    id: i64,
+    reason: &str,
+    expected_version: Option<i32>,
+) -> AppResult<Nomination> {
     db::write_tx(conn, |conn| {
         let nomination = get(conn, id)?;
+        check_version(nomination.version, expected_version)?;
+        db::lock_resource(conn, db::LockSpace::Campaign, nomination.campaign_id, true)?;
         let campaign = campaign_store::get(conn, nomination.campaign_id)?;
         if !matches!(campaign.status(), CampaignStatus::Nominating | CampaignStatus::Screening) {
             return Err(AppError::conflict(
@@ -499,24 +538,33 @@ pub fn mark_ineligible(conn: &mut DbConn, actor: i64, id: i64, reason: &str) -> 
                 format!("a {} nomination cannot be ruled out", nomination.status),
             ));
         }
+        // Only if it is still what was read: a concurrent withdraw or submit
+        // makes this lose, so the quota counter is freed exactly once.
+        let updated = diesel::update(
+            nominations::table
+                .find(id)
+                .filter(nominations::version.eq(nomination.version))
+                .filter(nominations::status.eq(&nomination.status)),
+        )
+        .set((
+            nominations::status.eq(NominationStatus::Ineligible.as_str()),
+            nominations::ineligible_reason.eq(reason),
+            nominations::version.eq(nomination.version + 1),
+            nominations::updated_at.eq(db::now()),
+        ))
+        .execute(conn)?;
+        if updated == 0 {
+            return Err(changed_meanwhile(expected_version.is_some()));
+        }
         if nomination.status() == NominationStatus::Submitted {
             release_quota_place(conn, nomination.campaign_id, nomination.branch_id)?;
         }
-        let now = db::now();
-        diesel::update(nominations::table.find(id))
-            .set((
-                nominations::status.eq(NominationStatus::Ineligible.as_str()),
-                nominations::ineligible_reason.eq(reason),
-                nominations::version.eq(nominations::version + 1),
-                nominations::updated_at.eq(now),
-            ))
-            .execute(conn)?;
         audit::append(
             conn,
             Some(actor),
             "nomination.ineligible",
             &format!("nomination:{id}"),
-            json!({"reason": reason}),
+            json!({"reason": reason, "was": nomination.status}),
         )?;
         get(conn, id)
     })
@@ -598,12 +646,17 @@ pub fn list(
     let ordered = match sort {
         NominationSort::Id => query().order(nominations::id.asc()),
         NominationSort::IdDesc => query().order(nominations::id.desc()),
-        NominationSort::SubmittedAt => {
-            query().order((nominations::submitted_at.asc(), nominations::id.asc()))
-        }
-        NominationSort::SubmittedAtDesc => {
-            query().order((nominations::submitted_at.desc(), nominations::id.desc()))
-        }
+        NominationSort::SubmittedAt => query().order((
+            nominations::submitted_at.is_null().asc(),
+            nominations::submitted_at.asc(),
+            nominations::id.asc(),
+        )),
+        // Unsubmitted (NULL) last on both backends, which disagree by default.
+        NominationSort::SubmittedAtDesc => query().order((
+            nominations::submitted_at.is_null().asc(),
+            nominations::submitted_at.desc(),
+            nominations::id.desc(),
+        )),
         NominationSort::Title => query().order((nominations::title.asc(), nominations::id.asc())),
         NominationSort::NomineeName => query().order((users::name.asc(), nominations::id.asc())),
         NominationSort::Branch => query().order((branches::code.asc(), nominations::id.asc())),

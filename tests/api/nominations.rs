@@ -121,9 +121,16 @@ async fn managers_nominate_their_own_branch_with_checked_text(app: TestApp) {
         app.post(&path, &employee, nomination(employee_id, "自荐")).await.status,
         StatusCode::FORBIDDEN
     );
-    let unknown = app.post(&path, &manager, nomination(9999, "查无此人")).await;
+    let unknown = app.post(&path, app.admin(), nomination(9999, "查无此人")).await;
     assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(unknown.body["errors"][0]["field"], "nominee_id");
+    // A manager learns nothing about people outside their branch.
+    assert_eq!(app.post(&path, &manager, nomination(9999, "查无此人")).await.status, StatusCode::FORBIDDEN);
+    let group_staff =
+        app.post("/api/v1/users", app.admin(), json!({"employee_no": "G1", "name": "集团"})).await;
+    let staff =
+        app.post(&path, app.admin(), nomination(group_staff.body["id"].as_i64().unwrap(), "集团员工")).await;
+    assert_eq!(staff.status, StatusCode::UNPROCESSABLE_ENTITY);
     let again = app.post(&path, &manager, nomination(employee_id, "再来一次")).await;
     assert_eq!((again.status, again.code()), (StatusCode::CONFLICT, "already_nominated"));
     assert_eq!(
@@ -162,6 +169,18 @@ async fn managers_nominate_their_own_branch_with_checked_text(app: TestApp) {
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {}", res.body);
         assert_eq!(res.body["errors"][0]["field"], field);
     }
+    for (field, value) in [("title", "a\u{0}b"), ("summary", "a\u{7}b"), ("story", "a\u{0}b")] {
+        let res = app.patch(&format!("/api/v1/nominations/{id}"), &manager, json!({field: value})).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {}", res.body);
+    }
+    let multi_line =
+        app.patch(&format!("/api/v1/nominations/{id}"), &manager, json!({"story": "第一段\n\t第二段"})).await;
+    assert_eq!(multi_line.status, StatusCode::OK);
+    // NUL in a search is refused or matches nothing, never a 5xx (the harness checks).
+    app.get(&format!("{path}?q=%00"), app.admin()).await;
+    app.get("/api/v1/users?q=%00", app.admin()).await;
+    let nul_login = app.try_login("ad\u{0}min", "whatever password").await;
+    assert!(nul_login.status.is_client_error());
     let wrong_type = app.patch(&format!("/api/v1/nominations/{id}"), &manager, json!({"title": 7})).await;
     assert_eq!(wrong_type.status, StatusCode::UNPROCESSABLE_ENTITY);
     let malformed =
@@ -220,6 +239,27 @@ async fn nothing_changes_outside_the_window(app: TestApp) {
         StatusCode::CONFLICT
     );
     assert_eq!(app.delete(&nomination_path, &manager).await.status, StatusCode::CONFLICT);
+
+    // Screening: nothing changes either, whatever the window says.
+    let campaign = open_campaign(&app, 5).await;
+    let path = format!("/api/v1/campaigns/{campaign}/nominations");
+    let kept = app.post(&path, &manager, nomination(people[1], "进入评审前")).await;
+    let kept_path = format!("/api/v1/nominations/{}", kept.body["id"]);
+    app.post(format!("{kept_path}/submit"), &manager, json!({})).await;
+    let screening = app
+        .patch(&format!("/api/v1/campaigns/{campaign}"), app.admin(), json!({"status": "screening"}))
+        .await;
+    assert_eq!(screening.status, StatusCode::OK);
+    let res = app.post(&path, &manager, nomination(people[2], "太晚")).await;
+    assert_eq!((res.status, res.code()), (StatusCode::CONFLICT, "not_nominating"));
+    assert_eq!(app.patch(&kept_path, &manager, json!({"title": "改"})).await.status, StatusCode::CONFLICT);
+    assert_eq!(
+        app.post(format!("{kept_path}/withdraw"), &manager, json!({})).await.status,
+        StatusCode::CONFLICT
+    );
+    // Ruling out still works while screening.
+    let out = app.post(format!("{kept_path}/ineligible"), app.admin(), json!({"reason": "重复申报"})).await;
+    assert_eq!(out.body["status"], "ineligible");
 }
 
 async fn the_quota_holds_when_twenty_submits_race(app: TestApp) {
@@ -270,6 +310,11 @@ async fn the_quota_holds_when_twenty_submits_race(app: TestApp) {
         drafts.iter().map(|id| app.post(format!("/api/v1/nominations/{id}/submit"), &manager, json!({})));
     let race = futures_util::future::join_all(race).await;
     assert_eq!(race.iter().filter(|r| r.status == StatusCode::OK).count(), 1);
+    // The quota cannot drop below what a branch already submitted.
+    let lower = app
+        .patch(&format!("/api/v1/campaigns/{campaign}"), app.admin(), json!({"nominations_per_branch": 3}))
+        .await;
+    assert_eq!((lower.status, lower.code()), (StatusCode::CONFLICT, "quota_below_submitted"));
     assert_eq!(app.get("/api/v1/audit/verify", app.admin()).await.body["ok"], true);
 }
 
@@ -315,6 +360,25 @@ async fn stale_edits_are_refused(app: TestApp) {
     assert_eq!((stale.status, stale.code()), (StatusCode::PRECONDITION_FAILED, "stale"));
     let stale_body = app.patch(&path, &manager, json!({"title": "过时", "version": 1})).await;
     assert_eq!(stale_body.status, StatusCode::PRECONDITION_FAILED);
+    // Submit and delete honour If-Match too.
+    let stale_submit = app
+        .client
+        .post(format!("{}{path}/submit", app.address))
+        .bearer_auth(&manager)
+        .header("if-match", "\"1\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale_submit.status(), StatusCode::PRECONDITION_FAILED);
+    let stale_delete = app
+        .client
+        .delete(format!("{}{path}", app.address))
+        .bearer_auth(&manager)
+        .header("if-match", "\"1\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale_delete.status(), StatusCode::PRECONDITION_FAILED);
     let garbage = TestApp::read(edit("not-a-version", "x").await.unwrap()).await;
     assert_eq!(garbage.status, StatusCode::BAD_REQUEST);
     assert_eq!(app.get(&path, &manager).await.body["title"], "第二稿");
@@ -369,7 +433,7 @@ async fn scopes_of_managers_nominees_and_employees(app: TestApp) {
     let mine = app.get("/api/v1/me/nominations", &nominee).await;
     assert_eq!(mine.body["items"][0]["status"], "submitted");
     assert_eq!(mine.body["items"][0]["title"], "热心服务");
-    assert_eq!(app.get(&path, &nominee).await.status, StatusCode::OK);
+    assert_eq!(app.get(&path, &nominee).await.status, StatusCode::NOT_FOUND, "the file is the branch's");
     assert_eq!(app.patch(&path, &nominee, json!({"title": "我自己改"})).await.status, StatusCode::FORBIDDEN);
     assert_eq!(
         app.post(&format!("{path}/withdraw"), &nominee, json!({})).await.status,
@@ -380,6 +444,31 @@ async fn scopes_of_managers_nominees_and_employees(app: TestApp) {
         app.post(&format!("{path}/ineligible"), &manager, json!({"reason": "x"})).await.status,
         StatusCode::FORBIDDEN
     );
+    assert_eq!(
+        app.post(format!("{path}/withdraw"), &other_manager, json!({})).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // A draft whose nominee was disabled meanwhile cannot be submitted.
+    let (leaver_id, _) = app.user("E3", Some(branch), &[]).await;
+    let draft = app
+        .post(
+            &format!("/api/v1/campaigns/{campaign}/nominations"),
+            &manager,
+            nomination(leaver_id, "即将离职"),
+        )
+        .await;
+    app.delete(&format!("/api/v1/users/{leaver_id}"), app.admin()).await;
+    let refused =
+        app.post(format!("/api/v1/nominations/{}/submit", draft.body["id"]), &manager, json!({})).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    for path in ["nominations", "nomination-counts", "exports/nominations.csv"] {
+        assert_eq!(
+            app.get(format!("/api/v1/campaigns/999/{path}"), app.admin()).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
 }
 
 async fn admins_filter_count_export_and_rule_out(app: TestApp) {
