@@ -9,6 +9,7 @@ on_both!(
     managers_nominate_their_own_branch_with_checked_text,
     nothing_changes_outside_the_window,
     the_quota_holds_when_twenty_submits_race,
+    ruling_out_racing_a_withdrawal_frees_one_place,
     one_nomination_per_nominee_even_under_a_race,
     stale_edits_are_refused,
     scopes_of_managers_nominees_and_employees,
@@ -316,6 +317,39 @@ async fn the_quota_holds_when_twenty_submits_race(app: TestApp) {
         .await;
     assert_eq!((lower.status, lower.code()), (StatusCode::CONFLICT, "quota_below_submitted"));
     assert_eq!(app.get("/api/v1/audit/verify", app.admin()).await.body["ok"], true);
+}
+
+async fn ruling_out_racing_a_withdrawal_frees_one_place(app: TestApp) {
+    let campaign = open_campaign(&app, 5).await;
+    let (_, branch) = app.org("PA", "B01").await;
+    let (_, manager) = app.user("M1", Some(branch), &["manager"]).await;
+    let people = employees(&app, branch, "E", 11).await;
+    let path = format!("/api/v1/campaigns/{campaign}/nominations");
+    let mut ids = vec![];
+    for person in &people {
+        ids.push(app.post(&path, &manager, nomination(*person, "案例")).await.body["id"].as_i64().unwrap());
+    }
+    for id in &ids[..5] {
+        assert_eq!(
+            app.post(format!("/api/v1/nominations/{id}/submit"), &manager, json!({})).await.status,
+            StatusCode::OK
+        );
+    }
+    // Each submitted nomination is withdrawn and ruled out at the same moment: one wins.
+    let races = ids[..5].iter().flat_map(|id| {
+        [
+            app.post(format!("/api/v1/nominations/{id}/withdraw"), &manager, json!({})),
+            app.post(format!("/api/v1/nominations/{id}/ineligible"), app.admin(), json!({"reason": "重复"})),
+        ]
+    });
+    let answers = futures_util::future::join_all(races).await;
+    assert_eq!(answers.iter().filter(|r| r.status == StatusCode::OK).count(), 5, "one winner per nomination");
+    // Five places are free again, exactly: six racing submits, five succeed.
+    let submits =
+        ids[5..].iter().map(|id| app.post(format!("/api/v1/nominations/{id}/submit"), &manager, json!({})));
+    let answers = futures_util::future::join_all(submits).await;
+    assert_eq!(answers.iter().filter(|r| r.status == StatusCode::OK).count(), 5);
+    assert_eq!(answers.iter().filter(|r| r.code() == "quota_exhausted").count(), 1);
 }
 
 async fn one_nomination_per_nominee_even_under_a_race(app: TestApp) {
