@@ -11,7 +11,11 @@ use tracing_subscriber::EnvFilter;
 /// Installs the global subscriber: `AWARDS_LOG` filters, `AWARDS_LOG_FORMAT=json` for machines.
 pub fn init() {
     let filter = EnvFilter::try_from_env("AWARDS_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // A line as each request's span closes: the access log, with its timing.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_writer(std::io::stderr);
     let _ = if std::env::var("AWARDS_LOG_FORMAT").is_ok_and(|f| f == "json") {
         builder.json().try_init()
     } else {
