@@ -195,23 +195,14 @@ where
     }
 }
 
-/// Takes a transaction-scoped lock that serialises writers of one resource on
-/// PostgreSQL. SQLite needs none: `BEGIN IMMEDIATE` already serialises writers.
-pub fn lock(conn: &mut DbConn, key: i64) -> diesel::QueryResult<()> {
-    if let DbConn::Pg(c) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-            .bind::<diesel::sql_types::BigInt, _>(key)
-            .execute(c)?;
-    }
-    Ok(())
-}
-
 /// What a resource lock protects: the lock spaces of unrelated resources never meet.
 #[derive(Debug, Clone, Copy)]
 pub enum LockSpace {
     /// A campaign's status, window and quota: nomination writes hold it
     /// shared, campaign changes exclusively.
     Campaign = 1,
+    /// The audit chain's head (one resource, id 0): appends take turns.
+    AuditChain = 2,
 }
 
 /// Takes a transaction-scoped lock on one resource on PostgreSQL, shared or
@@ -223,7 +214,7 @@ pub fn lock_resource(conn: &mut DbConn, space: LockSpace, id: i64, shared: bool)
         } else {
             "SELECT pg_advisory_xact_lock($1, $2)"
         };
-        // The two-key form keeps these apart from single-key locks (the audit chain's).
+        // The two-key form: (space, id).
         diesel::sql_query(sql)
             .bind::<diesel::sql_types::Integer, _>(space as i32)
             .bind::<diesel::sql_types::Integer, _>(id as i32)

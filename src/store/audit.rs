@@ -8,9 +8,6 @@ use crate::db::schema::audit_events;
 use crate::db::{self, DbConn};
 use crate::domain::audit::{Break, EventContent, Verifier, GENESIS};
 
-/// The advisory-lock key that serialises appends on PostgreSQL.
-const AUDIT_LOCK: i64 = 0x00A0_D17E;
-
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = audit_events)]
 pub struct AuditEvent {
@@ -62,7 +59,7 @@ pub fn append(
     subject: &str,
     details: serde_json::Value,
 ) -> QueryResult<AuditEvent> {
-    db::lock(conn, AUDIT_LOCK)?;
+    db::lock_resource(conn, db::LockSpace::AuditChain, 0, false)?;
     let last: Option<(i64, String)> = audit_events::table
         .select((audit_events::id, audit_events::hash))
         .order(audit_events::id.desc())
