@@ -228,7 +228,8 @@ def run_backend(backend, args, workdir, argon_rate):
     return results
 
 
-def main():
+def prepare():
+    """Command line, file limit, wrk and a fresh release build: what every benchmark needs."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--employees", type=int, default=300_000)
@@ -239,6 +240,11 @@ def main():
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install wrk")
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    return args
+
+
+def main():
+    args = prepare()
     argon = subprocess.run(["cargo", "bench", "--quiet", "--bench", "argon2_verify"], cwd=ROOT, capture_output=True, text=True,
                            env=dict(os.environ, BENCH_SECS=str(args.seconds)), check=True).stdout
     argon_rate = float(re.search(r"([\d.]+)/s", argon).group(1))

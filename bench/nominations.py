@@ -9,13 +9,8 @@ under the same wrk settings is measured in the same run as the baseline.
 Usage: python3 bench/nominations.py [--backends sqlite,postgres] [--employees 300000] [--seconds 10]
 """
 
-import argparse
 import concurrent.futures
-import csv
 import os
-import re
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -82,14 +77,7 @@ def run_backend(backend, args, workdir):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--backends", default="sqlite,postgres")
-    parser.add_argument("--employees", type=int, default=300_000)
-    parser.add_argument("--seconds", type=int, default=10)
-    args = parser.parse_args()
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=f.ROOT, check=True)
+    args = f.prepare()
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         for backend in args.backends.split(","):
