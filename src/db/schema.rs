@@ -103,6 +103,108 @@ diesel::joinable!(nominations -> branches (branch_id));
 diesel::joinable!(nomination_counts -> campaigns (campaign_id));
 diesel::joinable!(nomination_counts -> branches (branch_id));
 
+diesel::table! {
+    rounds (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        sequence -> Integer,
+        name -> Text,
+        kind -> Text,
+        scope -> Text,
+        conflict_scope -> Text,
+        reviews_per_entry -> Integer,
+        normalization -> Text,
+        aggregate -> Text,
+        jury_weight -> Double,
+        vote_weight -> Double,
+        votes_per_voter -> Integer,
+        allow_vote_withdrawal -> Bool,
+        opens_at -> Nullable<Timestamp>,
+        closes_at -> Nullable<Timestamp>,
+        advance_rule -> Text,
+        advance_n -> Nullable<Integer>,
+        advance_threshold -> Nullable<Double>,
+        status -> Text,
+        version -> Integer,
+        algorithm_version -> Nullable<Text>,
+        result_hash -> Nullable<Text>,
+        allowed_missing_reviews -> Bool,
+        opened_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    criteria (id) {
+        id -> BigInt,
+        round_id -> BigInt,
+        position -> Integer,
+        name -> Text,
+        weight -> Double,
+        max_score -> Double,
+    }
+}
+
+diesel::table! {
+    round_reviewers (round_id, user_id) {
+        round_id -> BigInt,
+        user_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    entries (round_id, nomination_id) {
+        round_id -> BigInt,
+        nomination_id -> BigInt,
+        member_company_id -> BigInt,
+        branch_id -> BigInt,
+        submitted_at -> Timestamp,
+        votes -> BigInt,
+        jury_score -> Nullable<Double>,
+        jury_stddev -> Nullable<Double>,
+        reviews -> Nullable<Integer>,
+        vote_score -> Nullable<Double>,
+        final_score -> Nullable<Double>,
+        rank -> Nullable<Integer>,
+        advanced -> Nullable<Bool>,
+        decided_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    assignments (round_id, nomination_id, reviewer_id) {
+        round_id -> BigInt,
+        nomination_id -> BigInt,
+        reviewer_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reviews (round_id, nomination_id, reviewer_id) {
+        round_id -> BigInt,
+        nomination_id -> BigInt,
+        reviewer_id -> BigInt,
+        scores -> Text,
+        comment -> Nullable<Text>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(rounds -> campaigns (campaign_id));
+diesel::joinable!(criteria -> rounds (round_id));
+diesel::joinable!(round_reviewers -> rounds (round_id));
+diesel::joinable!(round_reviewers -> users (user_id));
+diesel::joinable!(entries -> rounds (round_id));
+diesel::joinable!(entries -> nominations (nomination_id));
+diesel::joinable!(assignments -> users (reviewer_id));
+diesel::joinable!(assignments -> nominations (nomination_id));
+diesel::joinable!(reviews -> nominations (nomination_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     campaigns,
     nominations,
@@ -110,5 +212,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     branches,
     member_companies,
     users,
-    audit_events
+    audit_events,
+    rounds,
+    criteria,
+    round_reviewers,
+    entries,
+    assignments,
+    reviews
 );

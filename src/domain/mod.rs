@@ -2,8 +2,10 @@
 
 pub mod access;
 pub mod account;
+pub mod assignment;
 pub mod audit;
 pub mod campaign;
 pub mod import;
 pub mod roles;
+pub mod round;
 pub mod scoring;

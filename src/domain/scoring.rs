@@ -35,8 +35,11 @@ pub enum Aggregate {
     TrimmedMean,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "rule", rename_all = "snake_case")]
+/// Who advances: the best n overall, the best n of each member company, n
+/// seats shared among member companies by the largest remainder on their
+/// entry counts, or everyone whose final score reaches a threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "rule", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Advance {
     TopN { n: usize },
     TopNPerMemberCompany { n: usize },
@@ -68,6 +71,9 @@ pub struct Entry {
     pub member_company_id: i64,
     pub submitted_at: NaiveDateTime,
     pub votes: i64,
+    /// Ruled out by an admin while the round ran: scored and shown, never advanced.
+    #[serde(default)]
+    pub ruled_out: bool,
 }
 
 /// The step of the tie-break order that separated an entry from the other
@@ -86,6 +92,8 @@ pub enum DecidedBy {
     NoSeats,
     /// Threshold rounds: at or above the threshold, or below it.
     Threshold,
+    /// Ruled out by an admin after the round opened.
+    RuledOut,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -196,6 +204,7 @@ struct Scored {
     member_company_id: i64,
     submitted_at: NaiveDateTime,
     votes: i64,
+    ruled_out: bool,
     jury_score: f64,
     jury_stddev: f64,
     reviews: usize,
@@ -244,11 +253,15 @@ pub fn close(rules: &RoundRules, entries: &[Entry], reviews: &[Review]) -> Vec<O
     if rules.normalization == Normalization::Zscore {
         normalise(&mut totals);
     }
+    let mut by_entry: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
+    for (_, nomination, total) in &totals {
+        by_entry.entry(*nomination).or_default().push(*total);
+    }
     let max_votes = entries.iter().map(|e| e.votes).max().unwrap_or(0);
     let mut scored: Vec<Scored> = entries
         .iter()
         .map(|e| {
-            let mut mine: Vec<f64> = totals.iter().filter(|t| t.1 == e.nomination_id).map(|t| t.2).collect();
+            let mut mine = by_entry.remove(&e.nomination_id).unwrap_or_default();
             let jury_stddev = settle(stddev(&mine));
             let jury_score = settle(aggregate(rules.aggregate, &mut mine));
             let vote_score =
@@ -258,6 +271,7 @@ pub fn close(rules: &RoundRules, entries: &[Entry], reviews: &[Review]) -> Vec<O
                 member_company_id: e.member_company_id,
                 submitted_at: e.submitted_at,
                 votes: e.votes,
+                ruled_out: e.ruled_out,
                 jury_score,
                 jury_stddev,
                 reviews: mine.len(),
@@ -266,7 +280,9 @@ pub fn close(rules: &RoundRules, entries: &[Entry], reviews: &[Review]) -> Vec<O
             }
         })
         .collect();
-    scored.sort_by(|a, b| compare(a, b).0);
+    // Ruled-out entries rank after everyone else and take no part in any cut.
+    scored.sort_by(|a, b| a.ruled_out.cmp(&b.ruled_out).then_with(|| compare(a, b).0));
+    let contenders = scored.iter().filter(|s| !s.ruled_out).count();
 
     // Which entries advance, group by group.
     let mut advanced = vec![false; scored.len()];
@@ -274,11 +290,11 @@ pub fn close(rules: &RoundRules, entries: &[Entry], reviews: &[Review]) -> Vec<O
     let mut seats: BTreeMap<i64, usize> = BTreeMap::new();
     match rules.advance {
         Advance::TopN { n } => {
-            groups.insert(0, (0..scored.len()).collect());
+            groups.insert(0, (0..contenders).collect());
             seats.insert(0, n);
         }
         Advance::TopNPerMemberCompany { n } | Advance::Proportional { n } => {
-            for (i, s) in scored.iter().enumerate() {
+            for (i, s) in scored[..contenders].iter().enumerate() {
                 groups.entry(s.member_company_id).or_default().push(i);
             }
             seats = match rules.advance {
@@ -289,12 +305,14 @@ pub fn close(rules: &RoundRules, entries: &[Entry], reviews: &[Review]) -> Vec<O
             };
         }
         Advance::Threshold { threshold } => {
-            for (i, s) in scored.iter().enumerate() {
+            for (i, s) in scored[..contenders].iter().enumerate() {
                 advanced[i] = s.final_score >= threshold;
             }
         }
     }
-    let mut decided = vec![DecidedBy::Threshold; scored.len()];
+    let mut decided: Vec<DecidedBy> = (0..scored.len())
+        .map(|i| if i < contenders { DecidedBy::Threshold } else { DecidedBy::RuledOut })
+        .collect();
     for (group, members) in &groups {
         let n = seats.get(group).copied().unwrap_or(0).min(members.len());
         for &i in &members[..n] {
@@ -331,6 +349,33 @@ pub fn close(rules: &RoundRules, entries: &[Entry], reviews: &[Review]) -> Vec<O
         .collect()
 }
 
+/// SHA-256 over everything a round's result depends on and everything it
+/// produced: algorithm version, rules, entries, reviews and outcomes, each in
+/// a canonical order. Recomputing it from the stored inputs proves that the
+/// published result is what these rules make of them.
+pub fn fingerprint(
+    rules: &RoundRules,
+    entries: &[Entry],
+    reviews: &[Review],
+    outcomes: &[Outcome],
+) -> String {
+    use sha2::{Digest, Sha256};
+    let mut entries: Vec<&Entry> = entries.iter().collect();
+    entries.sort_by_key(|e| e.nomination_id);
+    let mut reviews: Vec<&Review> = reviews.iter().collect();
+    reviews.sort_by_key(|r| (r.nomination_id, r.reviewer_id));
+    let mut outcomes: Vec<&Outcome> = outcomes.iter().collect();
+    outcomes.sort_by_key(|o| o.rank);
+    let canonical = serde_json::json!({
+        "algorithm": ALGORITHM_VERSION,
+        "rules": rules,
+        "entries": entries,
+        "reviews": reviews,
+        "outcomes": outcomes,
+    });
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,7 +397,13 @@ mod tests {
     }
 
     fn entry(id: i64, company: i64, minute: u32, votes: i64) -> Entry {
-        Entry { nomination_id: id, member_company_id: company, submitted_at: at(minute), votes }
+        Entry {
+            nomination_id: id,
+            member_company_id: company,
+            submitted_at: at(minute),
+            votes,
+            ruled_out: false,
+        }
     }
 
     fn rules(advance: Advance) -> RoundRules {
@@ -478,6 +529,44 @@ mod tests {
     }
 
     #[test]
+    fn ruled_out_entries_rank_last_and_never_advance() {
+        let mut best = entry(1, 1, 0, 0);
+        best.ruled_out = true;
+        let out = close(
+            &rules(Advance::TopN { n: 1 }),
+            &[best, entry(2, 1, 0, 0), entry(3, 1, 0, 0)],
+            &[review(1, 1, 10.0, 10.0), review(1, 2, 5.0, 5.0), review(1, 3, 4.0, 4.0)],
+        );
+        let order: Vec<(i64, bool, DecidedBy)> =
+            out.iter().map(|o| (o.nomination_id, o.advanced, o.decided_by)).collect();
+        assert_eq!(
+            order,
+            vec![
+                (2, true, DecidedBy::FinalScore),
+                (3, false, DecidedBy::FinalScore),
+                (1, false, DecidedBy::RuledOut)
+            ]
+        );
+        assert_eq!(out[2].jury_score, 100.0, "still scored, for the record");
+    }
+
+    #[test]
+    fn the_fingerprint_changes_with_any_input_or_output() {
+        let r = rules(Advance::TopN { n: 1 });
+        let entries = [entry(1, 1, 0, 0), entry(2, 1, 0, 0)];
+        let reviews = [review(1, 1, 8.0, 5.0), review(1, 2, 7.0, 5.0)];
+        let out = close(&r, &entries, &reviews);
+        let hash = fingerprint(&r, &entries, &reviews, &out);
+        let reversed = [entries[1].clone(), entries[0].clone()];
+        assert_eq!(hash, fingerprint(&r, &reversed, &reviews, &out), "order does not matter");
+        let changed = [review(1, 1, 8.0, 5.0), review(1, 2, 7.0, 5.5)];
+        assert_ne!(hash, fingerprint(&r, &entries, &changed, &out));
+        let mut tampered = out.clone();
+        tampered[0].final_score += 0.001;
+        assert_ne!(hash, fingerprint(&r, &entries, &reviews, &tampered));
+    }
+
+    #[test]
     fn entries_without_reviews_score_zero_and_rank_last() {
         let out = close(
             &rules(Advance::TopN { n: 1 }),
@@ -516,6 +605,7 @@ mod properties {
                                 .and_hms_opt(9, minute, 0)
                                 .unwrap(),
                             votes,
+                            ruled_out: false,
                         })
                         .collect();
                     // One review per reviewer and entry, as the database guarantees.

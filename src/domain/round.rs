@@ -1,0 +1,586 @@
+//! Screening rounds: their configuration, lifecycle, who may review which
+//! entry, and what a review must contain.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+use super::scoring::{Advance, Aggregate, Normalization};
+
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// What decides a round: reviewers, employees' votes, or both.
+    RoundKind { Review = "review", Vote = "vote", Combined = "combined" }
+);
+text_enum!(
+    /// `member_company`: each member company's panel sees only its own entries.
+    Scope { Group = "group", MemberCompany = "member_company" }
+);
+text_enum!(
+    /// Where a reviewer may not score entries from: their own branch or their
+    /// whole member company.
+    ConflictScope { Branch = "branch", MemberCompany = "member_company" }
+);
+text_enum!(RoundStatus { Pending = "pending", Open = "open", Closed = "closed" });
+
+impl Normalization {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Normalization::None => "none",
+            Normalization::Zscore => "zscore",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Normalization::None, Normalization::Zscore].into_iter().find(|n| n.as_str() == text)
+    }
+}
+
+impl Aggregate {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Aggregate::Mean => "mean",
+            Aggregate::Median => "median",
+            Aggregate::TrimmedMean => "trimmed_mean",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Aggregate::Mean, Aggregate::Median, Aggregate::TrimmedMean].into_iter().find(|a| a.as_str() == text)
+    }
+}
+
+impl Advance {
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Advance::TopN { .. } => "top_n",
+            Advance::TopNPerMemberCompany { .. } => "top_n_per_member_company",
+            Advance::Proportional { .. } => "proportional",
+            Advance::Threshold { .. } => "threshold",
+        }
+    }
+
+    pub fn seats(&self) -> Option<usize> {
+        match *self {
+            Advance::TopN { n } | Advance::TopNPerMemberCompany { n } | Advance::Proportional { n } => {
+                Some(n)
+            }
+            Advance::Threshold { .. } => None,
+        }
+    }
+
+    pub fn threshold(&self) -> Option<f64> {
+        match *self {
+            Advance::Threshold { threshold } => Some(threshold),
+            _ => None,
+        }
+    }
+
+    /// From the stored columns; `None` if they do not make a rule.
+    pub fn from_parts(rule: &str, n: Option<i32>, threshold: Option<f64>) -> Option<Self> {
+        let n = n.and_then(|n| usize::try_from(n).ok());
+        Some(match rule {
+            "top_n" => Advance::TopN { n: n? },
+            "top_n_per_member_company" => Advance::TopNPerMemberCompany { n: n? },
+            "proportional" => Advance::Proportional { n: n? },
+            "threshold" => Advance::Threshold { threshold: threshold? },
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CriterionSpec {
+    pub name: String,
+    pub weight: f64,
+    pub max_score: f64,
+}
+
+/// A round's configuration, as an admin sets it while the round is pending.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoundConfig {
+    pub name: String,
+    pub kind: RoundKind,
+    pub scope: Scope,
+    pub conflict_scope: ConflictScope,
+    pub reviews_per_entry: i32,
+    pub criteria: Vec<CriterionSpec>,
+    pub normalization: Normalization,
+    pub aggregate: Aggregate,
+    pub jury_weight: f64,
+    pub vote_weight: f64,
+    pub votes_per_voter: i32,
+    pub allow_vote_withdrawal: bool,
+    pub opens_at: Option<NaiveDateTime>,
+    pub closes_at: Option<NaiveDateTime>,
+    pub advance: Advance,
+}
+
+pub const MAX_CRITERIA: usize = 20;
+pub const MAX_REVIEWS_PER_ENTRY: i32 = 50;
+pub const MAX_VOTES_PER_VOTER: i32 = 100;
+pub const MAX_SCORE: f64 = 1000.0;
+
+/// The weights a kind implies when the admin leaves them out: a review round
+/// is all jury, a vote round all votes; a combined round must say.
+pub fn default_weights(kind: RoundKind) -> Option<(f64, f64)> {
+    match kind {
+        RoundKind::Review => Some((1.0, 0.0)),
+        RoundKind::Vote => Some((0.0, 1.0)),
+        RoundKind::Combined => None,
+    }
+}
+
+/// Every rule a configuration must meet on its own, as (field, message).
+pub fn validate(config: &RoundConfig) -> Result<(), Vec<(String, String)>> {
+    let mut errors: Vec<(String, String)> = Vec::new();
+    let mut fail = |field: &str, message: &str| errors.push((field.to_owned(), message.to_owned()));
+    let jury = matches!(config.kind, RoundKind::Review | RoundKind::Combined);
+    let votes = matches!(config.kind, RoundKind::Vote | RoundKind::Combined);
+
+    if jury && config.criteria.is_empty() {
+        fail("criteria", "a review or combined round needs at least one criterion");
+    }
+    if !jury && !config.criteria.is_empty() {
+        fail("criteria", "a vote round has no criteria");
+    }
+    if config.criteria.len() > MAX_CRITERIA {
+        fail("criteria", "at most 20 criteria");
+    }
+    let mut names = BTreeSet::new();
+    for (i, c) in config.criteria.iter().enumerate() {
+        let name = c.name.trim();
+        if name.is_empty() || name.chars().count() > 60 {
+            fail(&format!("criteria[{i}].name"), "1 to 60 characters");
+        } else if !names.insert(name.to_owned()) {
+            fail(&format!("criteria[{i}].name"), "criterion names must differ");
+        }
+        if !(c.weight.is_finite() && c.weight > 0.0) {
+            fail(&format!("criteria[{i}].weight"), "must be greater than 0");
+        }
+        if !(c.max_score.is_finite() && c.max_score > 0.0 && c.max_score <= MAX_SCORE) {
+            fail(&format!("criteria[{i}].max_score"), "must be greater than 0 and at most 1000");
+        }
+    }
+    if jury && !(1..=MAX_REVIEWS_PER_ENTRY).contains(&config.reviews_per_entry) {
+        fail("reviews_per_entry", "a review or combined round needs 1 to 50 reviews per entry");
+    }
+    if !jury && config.reviews_per_entry != 0 {
+        fail("reviews_per_entry", "a vote round has no reviews");
+    }
+    if config.scope == Scope::MemberCompany && config.conflict_scope == ConflictScope::MemberCompany {
+        fail(
+            "conflict_scope",
+            "a member company's own panel reviews its own entries: use conflict scope branch",
+        );
+    }
+    let (jw, vw) = (config.jury_weight, config.vote_weight);
+    if !(jw.is_finite() && vw.is_finite() && jw >= 0.0 && vw >= 0.0 && ((jw + vw) - 1.0).abs() < 1e-9) {
+        fail(
+            "jury_weight",
+            "jury_weight and vote_weight are shares: each 0 to 1, adding up to 1 (e.g. 0.7 and 0.3)",
+        );
+    } else {
+        match config.kind {
+            RoundKind::Review if vw != 0.0 => fail("vote_weight", "a review round has no votes"),
+            RoundKind::Vote if jw != 0.0 => fail("jury_weight", "a vote round has no jury"),
+            RoundKind::Combined if jw == 0.0 || vw == 0.0 => {
+                fail("jury_weight", "a combined round weighs both jury and votes above 0")
+            }
+            _ => {}
+        }
+    }
+    if votes && !(1..=MAX_VOTES_PER_VOTER).contains(&config.votes_per_voter) {
+        fail("votes_per_voter", "a vote or combined round allows 1 to 100 votes per voter");
+    }
+    if !votes && config.votes_per_voter != 0 {
+        fail("votes_per_voter", "a review round has no votes");
+    }
+    if let (Some(opens), Some(closes)) = (config.opens_at, config.closes_at) {
+        if closes <= opens {
+            fail("closes_at", "must be after opens_at");
+        }
+    }
+    match config.advance {
+        Advance::TopN { n } | Advance::TopNPerMemberCompany { n } | Advance::Proportional { n } => {
+            if n == 0 || n > 1_000_000 {
+                fail("advance.n", "must be at least 1");
+            }
+        }
+        Advance::Threshold { threshold } => {
+            if !(threshold.is_finite() && (0.0..=100.0).contains(&threshold)) {
+                fail("advance.threshold", "a final score from 0 to 100");
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// Why a round cannot open now (each a 409 or 422 to the admin).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenRefusal {
+    NotPending,
+    CampaignNotScreening,
+    PreviousNotClosed,
+    /// The last round must cut to exactly the campaign's winners target.
+    FinalRoundRule {
+        target: usize,
+    },
+    TooFewEntries {
+        seats: usize,
+        entries: usize,
+    },
+    NoEntries,
+}
+
+impl OpenRefusal {
+    pub fn message(&self) -> String {
+        match self {
+            OpenRefusal::NotPending => "only a pending round can open".into(),
+            OpenRefusal::CampaignNotScreening => {
+                "rounds open once the campaign is screening (nominations are then frozen)".into()
+            }
+            OpenRefusal::PreviousNotClosed => "the previous round has not closed yet".into(),
+            OpenRefusal::FinalRoundRule { target } => format!(
+                "this is the campaign's last round: it must advance exactly the winners target, \
+                 so its rule must be top_n or proportional with n = {target}"
+            ),
+            OpenRefusal::TooFewEntries { seats, entries } => {
+                format!("the rule advances {seats} but the round would have only {entries} entries")
+            }
+            OpenRefusal::NoEntries => "the round would have no entries".into(),
+        }
+    }
+}
+
+/// The checks for opening a round that depend on its place in the campaign
+/// and on how many entries it would get.
+pub fn check_open(
+    status: RoundStatus,
+    campaign_screening: bool,
+    previous: Option<RoundStatus>,
+    is_last: bool,
+    advance: &Advance,
+    winners_target: usize,
+    entries: usize,
+) -> Result<(), OpenRefusal> {
+    if status != RoundStatus::Pending {
+        return Err(OpenRefusal::NotPending);
+    }
+    if !campaign_screening {
+        return Err(OpenRefusal::CampaignNotScreening);
+    }
+    if previous.is_some_and(|p| p != RoundStatus::Closed) {
+        return Err(OpenRefusal::PreviousNotClosed);
+    }
+    if is_last {
+        let exact =
+            matches!(advance, Advance::TopN { n } | Advance::Proportional { n } if *n == winners_target);
+        if !exact {
+            return Err(OpenRefusal::FinalRoundRule { target: winners_target });
+        }
+    }
+    if entries == 0 {
+        return Err(OpenRefusal::NoEntries);
+    }
+    match advance {
+        Advance::TopN { n } | Advance::Proportional { n } if *n > entries => {
+            Err(OpenRefusal::TooFewEntries { seats: *n, entries })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether the campaign's screening is over: every round closed and the last
+/// one advanced exactly the winners target.
+pub fn winners_decided(
+    rounds: &[RoundStatus],
+    last_round_advanced: usize,
+    target: usize,
+) -> Result<(), String> {
+    if rounds.is_empty() {
+        return Err("the campaign has no rounds".into());
+    }
+    if rounds.iter().any(|s| *s != RoundStatus::Closed) {
+        return Err("every round must be closed first".into());
+    }
+    if last_round_advanced != target {
+        return Err(format!(
+            "the last round advanced {last_round_advanced}, not the winners target {target}"
+        ));
+    }
+    Ok(())
+}
+
+/// An entry as the conflict rules see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Candidate {
+    pub nomination_id: i64,
+    pub member_company_id: i64,
+    pub branch_id: i64,
+    pub nominee_id: i64,
+    pub nominated_by: i64,
+}
+
+/// A reviewer as the conflict rules see them (group staff have no branch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Panelist {
+    pub id: i64,
+    pub member_company_id: Option<i64>,
+    pub branch_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    /// Member-company rounds: the entry belongs to another company's panel.
+    OtherPanel,
+    SameBranch,
+    SameMemberCompany,
+    Nominee,
+    Nominator,
+}
+
+impl Conflict {
+    pub fn message(self) -> &'static str {
+        match self {
+            Conflict::OtherPanel => "this entry belongs to another member company's panel",
+            Conflict::SameBranch => "reviewers do not score entries from their own branch",
+            Conflict::SameMemberCompany => "reviewers do not score entries from their own member company",
+            Conflict::Nominee => "nobody reviews their own nomination",
+            Conflict::Nominator => "nobody reviews a nomination they made",
+        }
+    }
+}
+
+/// Whether `reviewer` may score `entry` in a round of this scope.
+pub fn conflict(
+    scope: Scope,
+    conflicts: ConflictScope,
+    reviewer: &Panelist,
+    entry: &Candidate,
+) -> Option<Conflict> {
+    if reviewer.id == entry.nominee_id {
+        return Some(Conflict::Nominee);
+    }
+    if reviewer.id == entry.nominated_by {
+        return Some(Conflict::Nominator);
+    }
+    if scope == Scope::MemberCompany && reviewer.member_company_id != Some(entry.member_company_id) {
+        return Some(Conflict::OtherPanel);
+    }
+    match conflicts {
+        ConflictScope::Branch if reviewer.branch_id == Some(entry.branch_id) => Some(Conflict::SameBranch),
+        ConflictScope::MemberCompany if reviewer.member_company_id == Some(entry.member_company_id) => {
+            Some(Conflict::SameMemberCompany)
+        }
+        _ => None,
+    }
+}
+
+/// One criterion as a review sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoreRange {
+    pub criterion_id: i64,
+    pub max_score: f64,
+}
+
+/// A review's scores: exactly one per criterion, each within [0, max].
+pub fn check_scores(
+    criteria: &[ScoreRange],
+    scores: &BTreeMap<i64, f64>,
+) -> Result<(), Vec<(String, String)>> {
+    let mut errors = Vec::new();
+    for c in criteria {
+        match scores.get(&c.criterion_id) {
+            None => errors.push((format!("scores.{}", c.criterion_id), "missing".to_owned())),
+            Some(v) if !(v.is_finite() && *v >= 0.0 && *v <= c.max_score) => errors
+                .push((format!("scores.{}", c.criterion_id), format!("must be from 0 to {}", c.max_score))),
+            Some(_) => {}
+        }
+    }
+    for id in scores.keys() {
+        if !criteria.iter().any(|c| c.criterion_id == *id) {
+            errors.push((format!("scores.{id}"), "no such criterion in this round".to_owned()));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> RoundConfig {
+        RoundConfig {
+            name: "初评".into(),
+            kind: RoundKind::Review,
+            scope: Scope::MemberCompany,
+            conflict_scope: ConflictScope::Branch,
+            reviews_per_entry: 3,
+            criteria: vec![
+                CriterionSpec { name: "事迹".into(), weight: 0.6, max_score: 10.0 },
+                CriterionSpec { name: "影响".into(), weight: 0.4, max_score: 10.0 },
+            ],
+            normalization: Normalization::Zscore,
+            aggregate: Aggregate::Mean,
+            jury_weight: 1.0,
+            vote_weight: 0.0,
+            votes_per_voter: 0,
+            allow_vote_withdrawal: false,
+            opens_at: None,
+            closes_at: None,
+            advance: Advance::Proportional { n: 620 },
+        }
+    }
+
+    fn fields(config: &RoundConfig) -> Vec<String> {
+        validate(config).err().unwrap_or_default().into_iter().map(|(f, _)| f).collect()
+    }
+
+    #[test]
+    fn a_sound_configuration_passes() {
+        assert_eq!(validate(&config()), Ok(()));
+        let mut combined = config();
+        (combined.kind, combined.jury_weight, combined.vote_weight, combined.votes_per_voter) =
+            (RoundKind::Combined, 0.7, 0.3, 10);
+        assert_eq!(validate(&combined), Ok(()));
+    }
+
+    #[test]
+    fn each_broken_rule_names_its_field() {
+        let mut c = config();
+        c.criteria[1].weight = 0.0;
+        c.criteria[0].max_score = -1.0;
+        assert_eq!(fields(&c), ["criteria[0].max_score", "criteria[1].weight"]);
+        let mut c = config();
+        c.criteria[1].name = " 事迹 ".into();
+        assert_eq!(fields(&c), ["criteria[1].name"]);
+        let mut c = config();
+        c.conflict_scope = ConflictScope::MemberCompany;
+        assert_eq!(fields(&c), ["conflict_scope"]);
+        let mut c = config();
+        (c.jury_weight, c.vote_weight) = (70.0, 30.0);
+        assert_eq!(fields(&c), ["jury_weight"]);
+        let mut c = config();
+        c.kind = RoundKind::Combined;
+        assert_eq!(fields(&c), ["jury_weight", "votes_per_voter"]);
+        let mut c = config();
+        c.reviews_per_entry = 0;
+        c.advance = Advance::TopN { n: 0 };
+        assert_eq!(fields(&c), ["reviews_per_entry", "advance.n"]);
+        let mut c = config();
+        c.advance = Advance::Threshold { threshold: 101.0 };
+        assert_eq!(fields(&c), ["advance.threshold"]);
+        let mut vote = config();
+        (vote.kind, vote.jury_weight, vote.vote_weight, vote.votes_per_voter) =
+            (RoundKind::Vote, 0.0, 1.0, 5);
+        assert_eq!(fields(&vote), ["criteria", "reviews_per_entry"]);
+    }
+
+    #[test]
+    fn the_last_round_must_cut_to_the_target() {
+        let open = |is_last, advance: Advance, entries| {
+            check_open(RoundStatus::Pending, true, Some(RoundStatus::Closed), is_last, &advance, 310, entries)
+        };
+        assert_eq!(open(true, Advance::TopN { n: 310 }, 620), Ok(()));
+        assert_eq!(open(true, Advance::Proportional { n: 310 }, 620), Ok(()));
+        assert_eq!(
+            open(true, Advance::TopN { n: 300 }, 620),
+            Err(OpenRefusal::FinalRoundRule { target: 310 })
+        );
+        assert_eq!(
+            open(true, Advance::Threshold { threshold: 50.0 }, 620),
+            Err(OpenRefusal::FinalRoundRule { target: 310 })
+        );
+        assert_eq!(
+            open(true, Advance::TopN { n: 310 }, 300),
+            Err(OpenRefusal::TooFewEntries { seats: 310, entries: 300 })
+        );
+        assert_eq!(open(false, Advance::Threshold { threshold: 50.0 }, 10), Ok(()));
+        assert_eq!(open(false, Advance::TopN { n: 5 }, 0), Err(OpenRefusal::NoEntries));
+        let previous_open = check_open(
+            RoundStatus::Pending,
+            true,
+            Some(RoundStatus::Open),
+            false,
+            &Advance::TopN { n: 1 },
+            310,
+            5,
+        );
+        assert_eq!(previous_open, Err(OpenRefusal::PreviousNotClosed));
+        let twice = check_open(RoundStatus::Open, true, None, false, &Advance::TopN { n: 1 }, 310, 5);
+        assert_eq!(twice, Err(OpenRefusal::NotPending));
+    }
+
+    #[test]
+    fn conflicts_by_scope() {
+        let entry = Candidate {
+            nomination_id: 1,
+            member_company_id: 10,
+            branch_id: 100,
+            nominee_id: 5,
+            nominated_by: 6,
+        };
+        let at = |id, company, branch| Panelist { id, member_company_id: company, branch_id: branch };
+        let (mc, group) = (Scope::MemberCompany, Scope::Group);
+        let (branch, company) = (ConflictScope::Branch, ConflictScope::MemberCompany);
+        assert_eq!(conflict(mc, branch, &at(7, Some(10), Some(101)), &entry), None);
+        assert_eq!(conflict(mc, branch, &at(7, Some(10), Some(100)), &entry), Some(Conflict::SameBranch));
+        assert_eq!(conflict(mc, branch, &at(7, Some(11), Some(110)), &entry), Some(Conflict::OtherPanel));
+        assert_eq!(conflict(mc, branch, &at(7, None, None), &entry), Some(Conflict::OtherPanel));
+        assert_eq!(
+            conflict(group, company, &at(7, Some(10), Some(101)), &entry),
+            Some(Conflict::SameMemberCompany)
+        );
+        assert_eq!(conflict(group, company, &at(7, None, None), &entry), None);
+        assert_eq!(conflict(group, branch, &at(5, Some(11), None), &entry), Some(Conflict::Nominee));
+        assert_eq!(conflict(group, branch, &at(6, Some(11), None), &entry), Some(Conflict::Nominator));
+    }
+
+    #[test]
+    fn scores_must_cover_every_criterion_within_range() {
+        let criteria =
+            [ScoreRange { criterion_id: 1, max_score: 10.0 }, ScoreRange { criterion_id: 2, max_score: 5.0 }];
+        assert_eq!(check_scores(&criteria, &BTreeMap::from([(1, 10.0), (2, 0.0)])), Ok(()));
+        let errors = check_scores(&criteria, &BTreeMap::from([(1, 10.5), (3, 1.0)])).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(fields, ["scores.1", "scores.2", "scores.3"]);
+        assert!(check_scores(&criteria, &BTreeMap::from([(1, -0.5), (2, 1.0)])).is_err());
+    }
+
+    #[test]
+    fn screening_ends_with_the_target_exactly() {
+        use RoundStatus::*;
+        assert!(winners_decided(&[Closed, Closed], 310, 310).is_ok());
+        assert!(winners_decided(&[Closed, Open], 310, 310).is_err());
+        assert!(winners_decided(&[Closed], 309, 310).is_err());
+        assert!(winners_decided(&[], 0, 310).is_err());
+    }
+}
