@@ -223,6 +223,25 @@ pub fn lock_resource(conn: &mut DbConn, space: LockSpace, id: i64, shared: bool)
     Ok(())
 }
 
+/// Multi-row inserts, which MultiConnection lacks, on the backend's own
+/// connection (inside the caller's transaction), `$chunk` rows a statement:
+/// keep rows × columns under SQLite's 32,766 bound parameters.
+#[macro_export]
+macro_rules! insert_batches {
+    ($conn:expr, $table:expr, $rows:expr, $chunk:expr) => {{
+        let result: diesel::QueryResult<()> = (|| {
+            for chunk in $rows.chunks($chunk) {
+                match &mut *$conn {
+                    $crate::db::DbConn::Pg(pg) => diesel::insert_into($table).values(chunk).execute(pg)?,
+                    $crate::db::DbConn::Sqlite(lite) => diesel::insert_into($table).values(chunk).execute(lite)?,
+                };
+            }
+            Ok(())
+        })();
+        result
+    }};
+}
+
 /// The current time, truncated to microseconds so that it reads back unchanged
 /// from both backends (PostgreSQL keeps microseconds).
 pub fn now() -> chrono::NaiveDateTime {

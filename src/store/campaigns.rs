@@ -170,6 +170,13 @@ pub fn update(
                 ));
             }
         }
+        if changes.status.as_deref() == Some(CampaignStatus::Finished.as_str())
+            && current.status() == CampaignStatus::Screening
+        {
+            let (rounds, advanced) = crate::store::rounds::screening_state(conn, id)?;
+            crate::domain::round::winners_decided(&rounds, advanced, current.winners_target as usize)
+                .map_err(|why| AppError::conflict("screening_unfinished", why))?;
+        }
         let opens = changes.nomination_opens_at.unwrap_or(current.nomination_opens_at);
         let closes = changes.nomination_closes_at.unwrap_or(current.nomination_closes_at);
         if closes <= opens {

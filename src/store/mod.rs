@@ -5,6 +5,8 @@ pub mod audit;
 pub mod campaigns;
 pub mod nominations;
 pub mod org;
+pub mod reviews;
+pub mod rounds;
 pub mod users;
 
 use serde::Serialize;

@@ -477,17 +477,9 @@ pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
     users::table.count().get_result(conn)
 }
 
-/// Multi-row inserts, which MultiConnection lacks, on the backend's own connection
-/// (inside the caller's transaction). 9 values a row: 500 rows stay well under
-/// SQLite's 32,766 bound parameters.
+/// 9 values a row: 500 rows stay well under SQLite's bound-parameter limit.
 fn insert_many(conn: &mut DbConn, rows: &[UserInsert]) -> QueryResult<()> {
-    for chunk in rows.chunks(500) {
-        match conn {
-            DbConn::Pg(pg) => diesel::insert_into(users::table).values(chunk).execute(pg)?,
-            DbConn::Sqlite(sqlite) => diesel::insert_into(users::table).values(chunk).execute(sqlite)?,
-        };
-    }
-    Ok(())
+    crate::insert_batches!(conn, users::table, rows, 500)
 }
 
 #[derive(Debug, Default, Serialize, utoipa::ToSchema)]
