@@ -19,6 +19,11 @@ pub fn parse(text: &str) -> Result<NaiveDateTime, String> {
         .map_err(|_| format!("{text:?} is not an RFC 3339 timestamp (e.g. 2026-03-01T00:00:00Z)"))
 }
 
+/// For PATCH bodies: absent is `None`, null is `Some(None)` (clear it).
+pub fn patch<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<NaiveDateTime>>, D::Error> {
+    option::deserialize(d).map(Some)
+}
+
 /// The same for optional fields.
 pub mod option {
     use super::*;

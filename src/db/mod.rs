@@ -233,7 +233,9 @@ macro_rules! insert_batches {
             for chunk in $rows.chunks($chunk) {
                 match &mut *$conn {
                     $crate::db::DbConn::Pg(pg) => diesel::insert_into($table).values(chunk).execute(pg)?,
-                    $crate::db::DbConn::Sqlite(lite) => diesel::insert_into($table).values(chunk).execute(lite)?,
+                    $crate::db::DbConn::Sqlite(lite) => {
+                        diesel::insert_into($table).values(chunk).execute(lite)?
+                    }
                 };
             }
             Ok(())

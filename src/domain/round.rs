@@ -109,6 +109,7 @@ impl Advance {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CriterionSpec {
     pub name: String,
     pub weight: f64,
@@ -333,6 +334,12 @@ pub fn winners_decided(
         ));
     }
     Ok(())
+}
+
+/// Results and winners: admins see them as soon as a round closes, everyone
+/// else once the campaign is published.
+pub fn results_visible(is_admin: bool, campaign_published: bool) -> bool {
+    is_admin || campaign_published
 }
 
 /// An entry as the conflict rules see it.

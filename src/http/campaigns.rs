@@ -11,6 +11,7 @@ use super::extract::{etag, if_match, Admin, AuthUser, PageQuery, ValidJson};
 use super::nominations::{NewNomination, NominationQuery};
 use super::AppState;
 use crate::domain::campaign::CampaignStatus;
+use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult, Problem};
 use crate::store::campaigns::{self, Campaign, CampaignChanges, NewCampaign};
 use crate::store::nominations::{self, CampaignCounts, Nomination, NominationFilter, NominationText};
@@ -218,33 +219,47 @@ pub async fn counts(
 #[into_params(parameter_in = Path)]
 pub struct ExportPath {
     pub id: i64,
-    /// Only `nominations` so far.
+    /// `nominations` (admins; managers get their branch), `reviews` (admins),
+    /// `results` (admins; everyone once the campaign is published).
     pub kind: String,
 }
 
-/// CSV export (UTF-8 with BOM, opens in Excel): `nominations.csv`.
+/// CSV export (UTF-8 with BOM, opens in Excel): `nominations.csv`, `reviews.csv`, `results.csv`.
 #[utoipa::path(params(ExportPath), responses(
     (status = 200, content_type = "text/csv", body = String), (status = 400, body = Problem), (status = 401, body = Problem),
     (status = 403, body = Problem), (status = 404, body = Problem),
-), tag = "nominations", security(("bearer" = [])))]
+), tag = "campaigns", security(("bearer" = [])))]
 #[get("/campaigns/{id}/exports/{kind}.csv")]
 pub async fn export(
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<ExportPath>,
 ) -> AppResult<HttpResponse> {
-    let scope = caller.actor().branch_scope().map_err(AppError::forbidden)?;
     let ExportPath { id, kind } = path.into_inner();
-    if kind != "nominations" {
-        return Err(AppError::not_found("export"));
+    let body = match kind.as_str() {
+        "nominations" => {
+            let scope = caller.actor().branch_scope().map_err(AppError::forbidden)?;
+            let rows = state.db.run(move |c| nominations::all_for_export(c, id, scope)).await?;
+            super::csv_export::nominations(&rows)
+        }
+        "reviews" => {
+            caller.clone().require(Role::Admin)?;
+            let rows = state.db.run(move |c| crate::store::reviews::all_for_export(c, id)).await?;
+            super::csv_export::reviews(&rows)
+        }
+        "results" => {
+            super::rounds::require_results_visible(&state, &caller, id).await?;
+            let rounds = state.db.run(move |c| crate::store::rounds::all_results(c, id)).await?;
+            super::csv_export::results(&rounds)
+        }
+        _ => return Err(AppError::not_found("export")),
     }
-    let rows = state.db.run(move |c| nominations::all_for_export(c, id, scope)).await?;
-    let body = super::csv_export::nominations(&rows).map_err(AppError::internal)?;
+    .map_err(AppError::internal)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
         .insert_header((
             header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"campaign-{id}-nominations.csv\""),
+            format!("attachment; filename=\"campaign-{id}-{kind}.csv\""),
         ))
         .body(body))
 }

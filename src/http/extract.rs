@@ -123,6 +123,7 @@ macro_rules! role_extractor {
 }
 
 role_extractor!(Admin, Role::Admin, "A signed-in admin.");
+role_extractor!(Reviewer, Role::Reviewer, "A signed-in reviewer.");
 
 /// Reads a request body up to `limit` bytes; more is 413.
 pub async fn read_body(payload: &mut Payload, limit: usize) -> AppResult<web::BytesMut> {
@@ -181,29 +182,55 @@ pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> AppResult<T> 
     Ok(value)
 }
 
+/// Reads and parses a JSON body; an empty one is `None`.
+fn json_body<T: DeserializeOwned + Validate + 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> BoxFuture<Option<T>> {
+    let limit = state(req).map(|s| s.settings.json_limit);
+    let content_type =
+        req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let mut payload = payload.take();
+    Box::pin(async move {
+        if let Some(kind) = content_type.filter(|k| !k.to_ascii_lowercase().contains("json")) {
+            return Err(AppError::new(
+                actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!("expected application/json, got {kind}"),
+            ));
+        }
+        let body = read_body(&mut payload, limit?).await?;
+        if body.is_empty() {
+            return Ok(None);
+        }
+        parse_json(&body).map(Some)
+    })
+}
+
 impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
     type Error = AppError;
     type Future = BoxFuture<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = state(req).map(|s| s.settings.json_limit);
-        let content_type =
-            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let mut payload = payload.take();
+        let body = json_body(req, payload);
         Box::pin(async move {
-            if let Some(kind) = content_type.filter(|k| !k.to_ascii_lowercase().contains("json")) {
-                return Err(AppError::new(
-                    actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    format!("expected application/json, got {kind}"),
-                ));
-            }
-            let body = read_body(&mut payload, limit?).await?;
-            if body.is_empty() {
-                return Err(AppError::bad_request("the request needs a JSON body"));
-            }
-            parse_json(&body).map(ValidJson)
+            body.await?.map(ValidJson).ok_or_else(|| AppError::bad_request("the request needs a JSON body"))
         })
+    }
+}
+
+/// Like `ValidJson`, for bodies whose every field is optional: no body at all
+/// means the defaults.
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Validate + Default + 'static> FromRequest for OptionalJson<T> {
+    type Error = AppError;
+    type Future = BoxFuture<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = json_body(req, payload);
+        Box::pin(async move { Ok(OptionalJson(body.await?.unwrap_or_default())) })
     }
 }
 

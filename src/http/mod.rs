@@ -9,6 +9,7 @@ pub mod extract;
 pub mod nominations;
 pub mod ops;
 pub mod org;
+pub mod rounds;
 mod state;
 pub mod users;
 
@@ -40,6 +41,8 @@ use crate::error::AppError;
         (name = "audit", description = "The hash-chained audit log"),
         (name = "campaigns", description = "One year's award"),
         (name = "nominations", description = "Branch managers put employees forward"),
+        (name = "rounds", description = "Screening rounds: configuration, opening, closing, results and winners"),
+        (name = "reviews", description = "Panels, assignments and reviewers' scores"),
         (name = "ops", description = "Probes"),
     )
 )]
@@ -114,7 +117,24 @@ pub fn app(
                 .service(nominations::delete_draft)
                 .service(nominations::submit)
                 .service(nominations::withdraw)
-                .service(nominations::ineligible),
+                .service(nominations::ineligible)
+                .service(rounds::create)
+                .service(rounds::list)
+                .service(rounds::get)
+                .service(rounds::update)
+                .service(rounds::remove)
+                .service(rounds::set_panel)
+                .service(rounds::panel)
+                .service(rounds::assign)
+                .service(rounds::open)
+                .service(rounds::close)
+                .service(rounds::preview)
+                .service(rounds::progress)
+                .service(rounds::mine)
+                .service(rounds::review)
+                .service(rounds::results)
+                .service(rounds::recount)
+                .service(rounds::winners),
         )
         .service(ops::healthz)
         .service(ops::readyz)

@@ -32,7 +32,13 @@ fn panelists(conn: &mut DbConn, round_id: i64) -> QueryResult<Vec<PanelMember>> 
         .inner_join(users::table.left_join(branches::table))
         .filter(round_reviewers::round_id.eq(round_id))
         .order(users::id)
-        .select((users::id, users::employee_no, users::name, users::branch_id, branches::member_company_id.nullable()))
+        .select((
+            users::id,
+            users::employee_no,
+            users::name,
+            users::branch_id,
+            branches::member_company_id.nullable(),
+        ))
         .load::<(i64, String, String, Option<i64>, Option<i64>)>(conn)?
         .into_iter()
         .map(|(user_id, employee_no, name, branch_id, member_company_id)| PanelMember {
@@ -52,7 +58,12 @@ pub fn panel(conn: &mut DbConn, round_id: i64) -> AppResult<Vec<PanelMember>> {
 
 /// Sets a round's panel. Reviewers who leave it lose the assignments they
 /// have not reviewed yet; reviews already given stay and count.
-pub fn set_panel(conn: &mut DbConn, actor: i64, round_id: i64, user_ids: &[i64]) -> AppResult<Vec<PanelMember>> {
+pub fn set_panel(
+    conn: &mut DbConn,
+    actor: i64,
+    round_id: i64,
+    user_ids: &[i64],
+) -> AppResult<Vec<PanelMember>> {
     let wanted: BTreeSet<i64> = user_ids.iter().copied().collect();
     db::write_tx(conn, |conn| {
         let campaign_id = round_store::campaign_of(conn, round_id)?;
@@ -68,13 +79,16 @@ pub fn set_panel(conn: &mut DbConn, actor: i64, round_id: i64, user_ids: &[i64])
                 None => Some("no such user"),
                 Some(u) if !u.is_active() => Some("the account is disabled"),
                 Some(u) if !u.roles().has(Role::Reviewer) => Some("needs the reviewer role"),
-                Some(u) if round.scope == Scope::MemberCompany && u.member_company_id.is_none() => {
-                    Some("a member-company round needs reviewers of a member company (this one is group staff)")
-                }
+                Some(u) if round.scope == Scope::MemberCompany && u.member_company_id.is_none() => Some(
+                    "a member-company round needs reviewers of a member company (this one is group staff)",
+                ),
                 _ => None,
             };
             if let Some(message) = problem {
-                errors.push(FieldError { field: format!("user_ids[{i}]"), message: format!("user {id}: {message}") });
+                errors.push(FieldError {
+                    field: format!("user_ids[{i}]"),
+                    message: format!("user {id}: {message}"),
+                });
             }
         }
         if !errors.is_empty() {
@@ -174,10 +188,15 @@ pub fn generate(conn: &mut DbConn, actor: i64, round_id: i64, seed: u64) -> AppR
         if round.reviews_per_entry == 0 {
             return Err(AppError::conflict("invalid_state", "a vote round has no reviewers"));
         }
-        round.require_status(RoundStatus::Open, "assigning reviewers (its entries are fixed when it opens)")?;
+        round
+            .require_status(RoundStatus::Open, "assigning reviewers (its entries are fixed when it opens)")?;
         let panel: Vec<Panelist> = panelists(conn, round_id)?
             .into_iter()
-            .map(|p| Panelist { id: p.user_id, member_company_id: p.member_company_id, branch_id: p.branch_id })
+            .map(|p| Panelist {
+                id: p.user_id,
+                member_company_id: p.member_company_id,
+                branch_id: p.branch_id,
+            })
             .collect();
         let existing: Vec<(i64, i64)> = assignments::table
             .filter(assignments::round_id.eq(round_id))
@@ -305,24 +324,36 @@ pub fn mine(conn: &mut DbConn, round_id: i64, reviewer: i64, page: PageRequest) 
         .collect();
     let items = rows
         .into_iter()
-        .map(|(nomination_id, title, summary, story, links, nominee_name, branch_id, branch_name, member_company_id)| {
-            let review = own.remove(&nomination_id);
-            let my_scores = review.as_ref().map(|(s, _)| parse_scores(s)).transpose()?;
-            Ok(Assignment {
+        .map(
+            |(
                 nomination_id,
                 title,
                 summary,
                 story,
-                links: serde_json::from_str(&links).unwrap_or_default(),
+                links,
                 nominee_name,
                 branch_id,
                 branch_name,
                 member_company_id,
-                reviewed: review.is_some(),
-                my_scores,
-                my_comment: review.and_then(|(_, c)| c),
-            })
-        })
+            )| {
+                let review = own.remove(&nomination_id);
+                let my_scores = review.as_ref().map(|(s, _)| parse_scores(s)).transpose()?;
+                Ok(Assignment {
+                    nomination_id,
+                    title,
+                    summary,
+                    story,
+                    links: serde_json::from_str(&links).unwrap_or_default(),
+                    nominee_name,
+                    branch_id,
+                    branch_name,
+                    member_company_id,
+                    reviewed: review.is_some(),
+                    my_scores,
+                    my_comment: review.and_then(|(_, c)| c),
+                })
+            },
+        )
         .collect::<AppResult<Vec<_>>>()?;
     Ok(MyAssignments {
         round_id,
@@ -373,7 +404,11 @@ fn check_assignment(conn: &mut DbConn, round: &Round, reviewer: &User, nominatio
             nominated_by,
         })
         .ok_or_else(|| AppError::not_found("entry in this round"))?;
-    let me = Panelist { id: reviewer.id, member_company_id: reviewer.member_company_id, branch_id: reviewer.branch_id };
+    let me = Panelist {
+        id: reviewer.id,
+        member_company_id: reviewer.member_company_id,
+        branch_id: reviewer.branch_id,
+    };
     // Checked again here: the reviewer may have moved branch since the assignment.
     if let Some(conflict) = rules::conflict(round.scope, round.conflict_scope, &me, &candidate) {
         return Err(AppError::forbidden(conflict.message()));
@@ -410,14 +445,20 @@ pub fn submit(
         if round.opens_at.is_some_and(|t| now < t) || round.closes_at.is_some_and(|t| now >= t) {
             return Err(AppError::conflict("window_closed", "the round's review window is not open now"));
         }
-        let ranges: Vec<ScoreRange> =
-            round.criteria.iter().map(|c| ScoreRange { criterion_id: c.id, max_score: c.max_score }).collect();
+        let ranges: Vec<ScoreRange> = round
+            .criteria
+            .iter()
+            .map(|c| ScoreRange { criterion_id: c.id, max_score: c.max_score })
+            .collect();
         rules::check_scores(&ranges, &scores).map_err(|errors| {
-            AppError::invalid(errors.into_iter().map(|(field, message)| FieldError { field, message }).collect())
+            AppError::invalid(
+                errors.into_iter().map(|(field, message)| FieldError { field, message }).collect(),
+            )
         })?;
         let text = serde_json::to_string(&scores).map_err(AppError::internal)?;
         let key = (round_id, nomination_id, reviewer.id);
-        let previous: Option<i32> = reviews::table.find(key).select(reviews::version).first(conn).optional()?;
+        let previous: Option<i32> =
+            reviews::table.find(key).select(reviews::version).first(conn).optional()?;
         let version = match previous {
             Some(v) => {
                 diesel::update(reviews::table.find(key))
@@ -529,7 +570,12 @@ pub fn progress(conn: &mut DbConn, round_id: i64) -> AppResult<Progress> {
     let mut short: Vec<EntryProgress> = per_entry
         .into_iter()
         .filter(|(_, (_, received))| *received < needed as i64)
-        .map(|(nomination_id, (assigned, received))| EntryProgress { nomination_id, assigned, received, needed })
+        .map(|(nomination_id, (assigned, received))| EntryProgress {
+            nomination_id,
+            assigned,
+            received,
+            needed,
+        })
         .collect();
     short.sort_by_key(|e| (e.received, e.nomination_id));
     let entries_short = short.len() as i64;
@@ -588,7 +634,11 @@ pub fn all_for_export(conn: &mut DbConn, campaign_id: i64) -> AppResult<Vec<Revi
                 title,
                 reviewer_employee_no: employee_no,
                 reviewer_name: name,
-                criteria: round.criteria.iter().map(|c| (c.name.clone(), scores.get(&c.id).copied())).collect(),
+                criteria: round
+                    .criteria
+                    .iter()
+                    .map(|c| (c.name.clone(), scores.get(&c.id).copied()))
+                    .collect(),
                 total: crate::domain::scoring::review_total(&rules.criteria, &scores),
                 comment,
                 updated_at,

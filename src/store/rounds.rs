@@ -8,9 +8,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::db::schema::{
-    branches, criteria, entries, member_companies, nominations, reviews, rounds, users,
-};
+use crate::db::schema::{branches, criteria, entries, member_companies, nominations, reviews, rounds, users};
 use crate::db::{self, DbConn};
 use crate::domain::campaign::{CampaignStatus, NominationStatus};
 use crate::domain::round::{
@@ -366,7 +364,11 @@ pub fn update(
         let config = change(round.config());
         rules::validate(&config).map_err(invalid)?;
         diesel::update(rounds::table.find(id))
-            .set((config_columns(&config), rounds::version.eq(round.version + 1), rounds::updated_at.eq(db::now())))
+            .set((
+                config_columns(&config),
+                rounds::version.eq(round.version + 1),
+                rounds::updated_at.eq(db::now()),
+            ))
             .execute(conn)?;
         if config.criteria != round.config().criteria {
             write_criteria(conn, id, &config.criteria)?;
@@ -387,7 +389,13 @@ pub fn delete(conn: &mut DbConn, actor: i64, id: i64) -> AppResult<()> {
             return Err(AppError::conflict("invalid_state", "only the campaign's last round can be deleted"));
         }
         diesel::delete(rounds::table.find(id)).execute(conn)?;
-        audit::append(conn, Some(actor), "round.delete", &format!("round:{id}"), json!({"name": round.name}))?;
+        audit::append(
+            conn,
+            Some(actor),
+            "round.delete",
+            &format!("round:{id}"),
+            json!({"name": round.name}),
+        )?;
         Ok(())
     })
 }
@@ -520,7 +528,13 @@ pub fn open(conn: &mut DbConn, actor: i64, id: i64) -> AppResult<Round> {
                 rounds::updated_at.eq(now),
             ))
             .execute(conn)?;
-        audit::append(conn, Some(actor), "round.open", &format!("round:{id}"), json!({"entries": candidates}))?;
+        audit::append(
+            conn,
+            Some(actor),
+            "round.open",
+            &format!("round:{id}"),
+            json!({"entries": candidates}),
+        )?;
         get(conn, id)
     })
 }
@@ -540,7 +554,8 @@ struct ReviewRow {
 }
 
 pub(crate) fn parse_scores(text: &str) -> AppResult<BTreeMap<i64, f64>> {
-    serde_json::from_str(text).map_err(|e| AppError::internal(anyhow::anyhow!("stored scores unreadable: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| AppError::internal(anyhow::anyhow!("stored scores unreadable: {e}")))
 }
 
 pub fn inputs(conn: &mut DbConn, round: &Round) -> AppResult<Inputs> {
@@ -548,7 +563,13 @@ pub fn inputs(conn: &mut DbConn, round: &Round) -> AppResult<Inputs> {
         .inner_join(nominations::table)
         .filter(entries::round_id.eq(round.id))
         .order(entries::nomination_id)
-        .select((entries::nomination_id, entries::member_company_id, entries::submitted_at, entries::votes, nominations::status))
+        .select((
+            entries::nomination_id,
+            entries::member_company_id,
+            entries::submitted_at,
+            entries::votes,
+            nominations::status,
+        ))
         .load::<(i64, i64, NaiveDateTime, i64, String)>(conn)?
         .into_iter()
         .map(|(nomination_id, member_company_id, submitted_at, votes, status)| scoring::Entry {
@@ -566,7 +587,11 @@ pub fn inputs(conn: &mut DbConn, round: &Round) -> AppResult<Inputs> {
         .load::<ReviewRow>(conn)?
         .into_iter()
         .map(|r| {
-            Ok(scoring::Review { reviewer_id: r.reviewer_id, nomination_id: r.nomination_id, scores: parse_scores(&r.scores)? })
+            Ok(scoring::Review {
+                reviewer_id: r.reviewer_id,
+                nomination_id: r.nomination_id,
+                scores: parse_scores(&r.scores)?,
+            })
         })
         .collect::<AppResult<Vec<_>>>()?;
     Ok(Inputs { rules: round.rules(), entries, reviews })
@@ -638,7 +663,9 @@ fn labels(conn: &mut DbConn, ids: &[i64]) -> QueryResult<BTreeMap<i64, Labels>> 
                 member_companies::name,
             ))
             .load::<(i64, String, i64, String, String, String)>(conn)?;
-        out.extend(rows.into_iter().map(|(id, title, nominee, name, branch, company)| (id, (title, nominee, name, branch, company))));
+        out.extend(rows.into_iter().map(|(id, title, nominee, name, branch, company)| {
+            (id, (title, nominee, name, branch, company))
+        }));
     }
     Ok(out)
 }
@@ -819,7 +846,12 @@ struct FrozenRow {
 
 impl FrozenRow {
     fn outcome(self) -> AppResult<(Outcome, i64)> {
-        let missing = || AppError::internal(anyhow::anyhow!("entry {} of a closed round has no result", self.nomination_id));
+        let missing = || {
+            AppError::internal(anyhow::anyhow!(
+                "entry {} of a closed round has no result",
+                self.nomination_id
+            ))
+        };
         Ok((
             Outcome {
                 nomination_id: self.nomination_id,
@@ -870,8 +902,17 @@ fn frozen_select() -> (
 }
 
 /// The frozen outcomes of a closed round, in rank order.
-fn frozen(conn: &mut DbConn, id: i64, advanced_only: bool, page: Option<PageRequest>) -> AppResult<Vec<(Outcome, i64)>> {
-    let mut query = entries::table.filter(entries::round_id.eq(id)).order(entries::rank).select(frozen_select()).into_boxed::<db::MultiBackend>();
+fn frozen(
+    conn: &mut DbConn,
+    id: i64,
+    advanced_only: bool,
+    page: Option<PageRequest>,
+) -> AppResult<Vec<(Outcome, i64)>> {
+    let mut query = entries::table
+        .filter(entries::round_id.eq(id))
+        .order(entries::rank)
+        .select(frozen_select())
+        .into_boxed::<db::MultiBackend>();
     if advanced_only {
         query = query.filter(entries::advanced.eq(true));
     }

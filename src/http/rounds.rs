@@ -1,0 +1,483 @@
+//! Screening rounds: configuration, panel, assignments, reviews, closing and results.
+
+use std::collections::BTreeMap;
+
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::extract::{etag, if_match, Admin, AuthUser, OptionalJson, PageQuery, Reviewer, ValidJson};
+use super::AppState;
+use crate::domain::campaign::CampaignStatus;
+use crate::domain::round::{self as rules, ConflictScope, CriterionSpec, RoundConfig, RoundKind, Scope};
+use crate::domain::scoring::{Advance, Aggregate, Normalization};
+use crate::error::{AppError, AppResult, Problem};
+use crate::store::reviews::{self, AssignmentReport, MyAssignments, PanelMember, Progress, SavedReview};
+use crate::store::rounds::{self, Ranking, Recount, Round, Winners};
+
+/// A new round. Left out: kind `review`, scope `group`, conflict scope
+/// `branch`, normalisation `none`, aggregate `mean`, weights by kind (review
+/// 1/0, vote 0/1; combined must say), no votes, no window.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRound {
+    #[validate(length(min = 1, max = 100), custom(function = "super::validate_name"))]
+    pub name: String,
+    pub kind: Option<RoundKind>,
+    pub scope: Option<Scope>,
+    pub conflict_scope: Option<ConflictScope>,
+    pub reviews_per_entry: Option<i32>,
+    #[serde(default)]
+    pub criteria: Vec<CriterionSpec>,
+    pub normalization: Option<Normalization>,
+    pub aggregate: Option<Aggregate>,
+    pub jury_weight: Option<f64>,
+    pub vote_weight: Option<f64>,
+    pub votes_per_voter: Option<i32>,
+    pub allow_vote_withdrawal: Option<bool>,
+    #[serde(default, with = "crate::utc::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub opens_at: Option<NaiveDateTime>,
+    #[serde(default, with = "crate::utc::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub closes_at: Option<NaiveDateTime>,
+    pub advance: Advance,
+}
+
+impl NewRound {
+    fn config(self) -> RoundConfig {
+        let kind = self.kind.unwrap_or(RoundKind::Review);
+        // A combined round without weights fails validation on the weights.
+        let (jury, vote) = rules::default_weights(kind).unwrap_or((0.0, 0.0));
+        RoundConfig {
+            name: self.name.trim().to_owned(),
+            kind,
+            scope: self.scope.unwrap_or(Scope::Group),
+            conflict_scope: self.conflict_scope.unwrap_or(ConflictScope::Branch),
+            reviews_per_entry: self.reviews_per_entry.unwrap_or(0),
+            criteria: self.criteria,
+            normalization: self.normalization.unwrap_or(Normalization::None),
+            aggregate: self.aggregate.unwrap_or(Aggregate::Mean),
+            jury_weight: self.jury_weight.unwrap_or(jury),
+            vote_weight: self.vote_weight.unwrap_or(vote),
+            votes_per_voter: self.votes_per_voter.unwrap_or(0),
+            allow_vote_withdrawal: self.allow_vote_withdrawal.unwrap_or(false),
+            opens_at: self.opens_at,
+            closes_at: self.closes_at,
+            advance: self.advance,
+        }
+    }
+}
+
+/// Any settings of a pending round; `criteria`, when given, replaces the list
+/// (and gives the criteria new ids).
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoundPatch {
+    #[validate(length(min = 1, max = 100), custom(function = "super::validate_name"))]
+    pub name: Option<String>,
+    pub kind: Option<RoundKind>,
+    pub scope: Option<Scope>,
+    pub conflict_scope: Option<ConflictScope>,
+    pub reviews_per_entry: Option<i32>,
+    pub criteria: Option<Vec<CriterionSpec>>,
+    pub normalization: Option<Normalization>,
+    pub aggregate: Option<Aggregate>,
+    pub jury_weight: Option<f64>,
+    pub vote_weight: Option<f64>,
+    pub votes_per_voter: Option<i32>,
+    pub allow_vote_withdrawal: Option<bool>,
+    /// null clears it.
+    #[serde(default, deserialize_with = "crate::utc::patch")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub opens_at: Option<Option<NaiveDateTime>>,
+    #[serde(default, deserialize_with = "crate::utc::patch")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub closes_at: Option<Option<NaiveDateTime>>,
+    pub advance: Option<Advance>,
+    /// The version you read; a mismatch is 412 (as is a stale If-Match).
+    pub version: Option<i32>,
+}
+
+impl RoundPatch {
+    fn apply(self, mut c: RoundConfig) -> RoundConfig {
+        macro_rules! set {
+            ($($field:ident),+) => { $(if let Some(v) = self.$field { c.$field = v; })+ };
+        }
+        set!(kind, scope, conflict_scope, reviews_per_entry, criteria, normalization, aggregate);
+        set!(jury_weight, vote_weight, votes_per_voter, allow_vote_withdrawal, advance);
+        if let Some(name) = self.name {
+            c.name = name.trim().to_owned();
+        }
+        if let Some(opens) = self.opens_at {
+            c.opens_at = opens;
+        }
+        if let Some(closes) = self.closes_at {
+            c.closes_at = closes;
+        }
+        c
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoundList {
+    pub items: Vec<Round>,
+}
+
+/// Add a round after the campaign's existing ones (admin).
+#[utoipa::path(params(("id" = i64, Path)), request_body = NewRound, responses(
+    (status = 201, body = Round), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+    (status = 404, body = Problem), (status = 409, body = Problem, description = "the campaign is finished or published"),
+    (status = 422, body = Problem),
+), tag = "rounds", security(("bearer" = [])))]
+#[post("/campaigns/{id}/rounds")]
+pub async fn create(
+    state: web::Data<AppState>,
+    admin: Admin,
+    id: web::Path<i64>,
+    body: ValidJson<NewRound>,
+) -> AppResult<HttpResponse> {
+    let (actor, campaign_id, config) = (admin.id(), id.into_inner(), body.0.config());
+    let round = state.db.run(move |c| rounds::create(c, actor, campaign_id, config)).await?;
+    Ok(HttpResponse::Created().insert_header(etag(round.version)).json(round))
+}
+
+/// The campaign's rounds, in order.
+#[utoipa::path(params(("id" = i64, Path)), responses(
+    (status = 200, body = RoundList), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem),
+), tag = "rounds", security(("bearer" = [])))]
+#[get("/campaigns/{id}/rounds")]
+pub async fn list(
+    state: web::Data<AppState>,
+    _caller: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<RoundList>> {
+    let campaign_id = id.into_inner();
+    let items = state.db.run(move |c| rounds::list(c, campaign_id)).await?;
+    Ok(web::Json(RoundList { items }))
+}
+
+/// One round; the ETag carries its version.
+#[utoipa::path(params(("id" = i64, Path)), responses(
+    (status = 200, body = Round), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem),
+), tag = "rounds", security(("bearer" = [])))]
+#[get("/rounds/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    _caller: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let round = state.db.run(move |c| rounds::get(c, id)).await?;
+    Ok(HttpResponse::Ok().insert_header(etag(round.version)).json(round))
+}
+
+/// Change a pending round (admin). Settings are frozen once it opens.
+#[utoipa::path(params(("id" = i64, Path)), request_body = RoundPatch, responses(
+    (status = 200, body = Round), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+    (status = 404, body = Problem), (status = 409, body = Problem, description = "the round has opened"),
+    (status = 412, body = Problem, description = "stale version"), (status = 422, body = Problem),
+), tag = "rounds", security(("bearer" = [])))]
+#[patch("/rounds/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    admin: Admin,
+    req: HttpRequest,
+    id: web::Path<i64>,
+    body: ValidJson<RoundPatch>,
+) -> AppResult<HttpResponse> {
+    let (actor, id, body) = (admin.id(), id.into_inner(), body.0);
+    let expected = if_match(&req)?.or(body.version);
+    let round =
+        state.db.run(move |c| rounds::update(c, actor, id, expected, |config| body.apply(config))).await?;
+    Ok(HttpResponse::Ok().insert_header(etag(round.version)).json(round))
+}
+
+/// Delete the campaign's last round while it is pending (admin).
+#[utoipa::path(params(("id" = i64, Path)), responses(
+    (status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+    (status = 404, body = Problem), (status = 409, body = Problem, description = "not pending, or not the last round"),
+), tag = "rounds", security(("bearer" = [])))]
+#[delete("/rounds/{id}")]
+pub async fn remove(state: web::Data<AppState>, admin: Admin, id: web::Path<i64>) -> AppResult<HttpResponse> {
+    let (actor, id) = (admin.id(), id.into_inner());
+    state.db.run(move |c| rounds::delete(c, actor, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PanelBody {
+    /// Users with the reviewer role; for member-company rounds, of a member company.
+    #[validate(length(max = 2000))]
+    pub user_ids: Vec<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Panel {
+    pub items: Vec<PanelMember>,
+}
+
+/// Set the round's panel (admin). Reviewers who leave lose their unreviewed
+/// assignments; reviews they gave stay.
+#[utoipa::path(params(("id" = i64, Path)), request_body = PanelBody, responses(
+    (status = 200, body = Panel), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+    (status = 404, body = Problem), (status = 409, body = Problem, description = "the round has closed"), (status = 422, body = Problem),
+), tag = "reviews", security(("bearer" = [])))]
+#[post("/rounds/{id}/reviewers")]
+pub async fn set_panel(
+    state: web::Data<AppState>,
+    admin: Admin,
+    id: web::Path<i64>,
+    body: ValidJson<PanelBody>,
+) -> AppResult<web::Json<Panel>> {
+    let (actor, id, ids) = (admin.id(), id.into_inner(), body.0.user_ids);
+    let items = state.db.run(move |c| reviews::set_panel(c, actor, id, &ids)).await?;
+    Ok(web::Json(Panel { items }))
+}
+
+/// The round's panel (admin).
+#[utoipa::path(params(("id" = i64, Path)), responses(
+    (status = 200, body = Panel), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+    (status = 404, body = Problem),
+), tag = "reviews", security(("bearer" = [])))]
+#[get("/rounds/{id}/reviewers")]
+pub async fn panel(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<Panel>> {
+    let id = id.into_inner();
+    let items = state.db.run(move |c| reviews::panel(c, id)).await?;
+    Ok(web::Json(Panel { items }))
+}
+
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignBody {
+    /// The same seed gives the same assignments; left out, one is drawn and reported.
+    #[validate(range(max = 9007199254740991_u64))]
+    pub seed: Option<u64>,
+}
+
+/// Give every entry its reviewers (admin; the round must be open). Calling it
+/// again tops up and keeps what exists. Entries that cannot get enough
+/// conflict-free reviewers are listed in `shortfalls`.
+#[utoipa::path(params(("id" = i64, Path)), request_body(content = AssignBody, description = "optional"), responses(
+    (status = 200, body = AssignmentReport), (status = 400, body = Problem), (status = 401, body = Problem),
+    (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem, description = "the round is not open, or has no reviews"), (status = 422, body = Problem),
+), tag = "reviews", security(("bearer" = [])))]
+#[post("/rounds/{id}/assignments")]
+pub async fn assign(
+    state: web::Data<AppState>,
+    admin: Admin,
+    id: web::Path<i64>,
+    body: OptionalJson<AssignBody>,
+) -> AppResult<web::Json<AssignmentReport>> {
+    use rand::Rng;
+    let (actor, id) = (admin.id(), id.into_inner());
+    // Below 2^53 so that JavaScript clients read it back exactly.
+    let seed = body.0.seed.unwrap_or_else(|| rand::thread_rng().gen_range(0..1u64 << 53));
+    Ok(web::Json(state.db.run(move |c| reviews::generate(c, actor, id, seed)).await?))
+}
+
+/// Open a pending round (admin): its entries are fixed now.
+#[utoipa::path(params(("id" = i64, Path)), responses(
+    (status = 200, body = Round), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+    (status = 404, body = Problem),
+    (status = 409, body = Problem, description = "not pending, campaign not screening, or the previous round still open"),
+    (status = 422, body = Problem, description = "no entries, fewer entries than seats, or a last round that would not yield the winners target"),
+), tag = "rounds", security(("bearer" = [])))]
+#[post("/rounds/{id}/open")]
+pub async fn open(state: web::Data<AppState>, admin: Admin, id: web::Path<i64>) -> AppResult<HttpResponse> {
+    let (actor, id) = (admin.id(), id.into_inner());
+    let round = state.db.run(move |c| rounds::open(c, actor, id)).await?;
+    Ok(HttpResponse::Ok().insert_header(etag(round.version)).json(round))
+}
+
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseBody {
+    /// Close although some entries have fewer reviews than the round asks for.
+    #[serde(default)]
+    pub allow_missing_reviews: bool,
+}
+
+/// Close an open round (admin): score, cut and freeze. Closing twice is 409.
+#[utoipa::path(params(("id" = i64, Path)), request_body(content = CloseBody, description = "optional"), responses(
+    (status = 200, body = Round), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+    (status = 404, body = Problem),
+    (status = 409, body = Problem, description = "not open, reviews missing, or the last round would miss the winners target"),
+    (status = 422, body = Problem),
+), tag = "rounds", security(("bearer" = [])))]
+#[post("/rounds/{id}/close")]
+pub async fn close(
+    state: web::Data<AppState>,
+    admin: Admin,
+    id: web::Path<i64>,
+    body: OptionalJson<CloseBody>,
+) -> AppResult<HttpResponse> {
+    let (actor, id, allow) = (admin.id(), id.into_inner(), body.0.allow_missing_reviews);
+    let round = state.db.run(move |c| rounds::close(c, actor, id, allow)).await?;
+    Ok(HttpResponse::Ok().insert_header(etag(round.version)).json(round))
+}
+
+/// The ranking as it would be if the round closed now (admin; open rounds).
+#[utoipa::path(params(("id" = i64, Path), PageQuery), responses(
+    (status = 200, body = Ranking), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+    (status = 404, body = Problem), (status = 409, body = Problem, description = "the round is not open"), (status = 422, body = Problem),
+), tag = "rounds", security(("bearer" = [])))]
+#[get("/rounds/{id}/preview")]
+pub async fn preview(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    id: web::Path<i64>,
+    page: web::Query<PageQuery>,
+) -> AppResult<web::Json<Ranking>> {
+    let (id, page) = (id.into_inner(), page.request()?);
+    Ok(web::Json(state.db.run(move |c| rounds::preview(c, id, page)).await?))
+}
+
+/// Reviews done and due per reviewer, and the entries still short of reviews (admin).
+#[utoipa::path(params(("id" = i64, Path)), responses(
+    (status = 200, body = Progress), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+    (status = 404, body = Problem),
+), tag = "reviews", security(("bearer" = [])))]
+#[get("/rounds/{id}/progress")]
+pub async fn progress(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<Progress>> {
+    let id = id.into_inner();
+    Ok(web::Json(state.db.run(move |c| reviews::progress(c, id)).await?))
+}
+
+/// Your assignments in a round, with the case and your own review only.
+#[utoipa::path(params(("id" = i64, Path), PageQuery), responses(
+    (status = 200, body = MyAssignments), (status = 400, body = Problem), (status = 401, body = Problem),
+    (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem),
+), tag = "reviews", security(("bearer" = [])))]
+#[get("/rounds/{id}/assignments/mine")]
+pub async fn mine(
+    state: web::Data<AppState>,
+    reviewer: Reviewer,
+    id: web::Path<i64>,
+    page: web::Query<PageQuery>,
+) -> AppResult<web::Json<MyAssignments>> {
+    let (me, id, page) = (reviewer.id(), id.into_inner(), page.request()?);
+    Ok(web::Json(state.db.run(move |c| reviews::mine(c, id, me, page)).await?))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewBody {
+    /// One score per criterion id, each from 0 to the criterion's max_score.
+    #[schema(value_type = BTreeMap<String, f64>)]
+    pub scores: BTreeMap<i64, f64>,
+    #[validate(length(max = 2000))]
+    pub comment: Option<String>,
+}
+
+/// Score an entry assigned to you, or revise your scores while the round is open.
+#[utoipa::path(params(("id" = i64, Path), ("nomination_id" = i64, Path)), request_body = ReviewBody, responses(
+    (status = 200, body = SavedReview), (status = 400, body = Problem), (status = 401, body = Problem),
+    (status = 403, body = Problem, description = "not your assignment, or a conflict of interest"),
+    (status = 404, body = Problem, description = "no such round or entry"),
+    (status = 409, body = Problem, description = "the round is not open, or outside its window"),
+    (status = 422, body = Problem, description = "a score missing, unknown or out of range"),
+), tag = "reviews", security(("bearer" = [])))]
+#[put("/rounds/{id}/entries/{nomination_id}/review")]
+pub async fn review(
+    state: web::Data<AppState>,
+    reviewer: Reviewer,
+    path: web::Path<(i64, i64)>,
+    body: ValidJson<ReviewBody>,
+) -> AppResult<web::Json<SavedReview>> {
+    let ((round_id, nomination_id), body) = (path.into_inner(), body.0);
+    let user = reviewer.0 .0.clone();
+    let comment = body.comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+    let saved = state
+        .db
+        .run(move |c| reviews::submit(c, &user, round_id, nomination_id, body.scores, comment))
+        .await?;
+    Ok(web::Json(saved))
+}
+
+/// Refuses results to non-admins until the campaign is published.
+pub(super) async fn require_results_visible(
+    state: &AppState,
+    caller: &AuthUser,
+    campaign_id: i64,
+) -> AppResult<()> {
+    let is_admin = caller.has(crate::domain::roles::Role::Admin);
+    if is_admin {
+        return Ok(());
+    }
+    let campaign = state.db.run(move |c| crate::store::campaigns::get(c, campaign_id)).await?;
+    if rules::results_visible(is_admin, campaign.status() == CampaignStatus::Published) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden("results are published with the campaign"))
+    }
+}
+
+async fn round_campaign(state: &AppState, round_id: i64) -> AppResult<i64> {
+    state.db.run(move |c| rounds::campaign_of(c, round_id)).await
+}
+
+/// The frozen ranking of a closed round (admins at once; everyone once the campaign is published).
+#[utoipa::path(params(("id" = i64, Path), PageQuery), responses(
+    (status = 200, body = Ranking), (status = 400, body = Problem), (status = 401, body = Problem),
+    (status = 403, body = Problem, description = "not published yet"), (status = 404, body = Problem),
+    (status = 409, body = Problem, description = "the round has not closed"), (status = 422, body = Problem),
+), tag = "rounds", security(("bearer" = [])))]
+#[get("/rounds/{id}/results")]
+pub async fn results(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<i64>,
+    page: web::Query<PageQuery>,
+) -> AppResult<web::Json<Ranking>> {
+    let (id, page) = (id.into_inner(), page.request()?);
+    require_results_visible(&state, &caller, round_campaign(&state, id).await?).await?;
+    Ok(web::Json(state.db.run(move |c| rounds::results(c, id, page)).await?))
+}
+
+/// Recompute a closed round from its stored inputs and compare with what was frozen.
+#[utoipa::path(params(("id" = i64, Path)), responses(
+    (status = 200, body = Recount), (status = 400, body = Problem), (status = 401, body = Problem),
+    (status = 403, body = Problem, description = "not published yet"), (status = 404, body = Problem),
+    (status = 409, body = Problem, description = "the round has not closed"),
+), tag = "rounds", security(("bearer" = [])))]
+#[get("/rounds/{id}/recount")]
+pub async fn recount(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<Recount>> {
+    let id = id.into_inner();
+    require_results_visible(&state, &caller, round_campaign(&state, id).await?).await?;
+    Ok(web::Json(state.db.run(move |c| rounds::recount(c, id)).await?))
+}
+
+/// The winners with their score breakdown (admins once the last round has
+/// closed; everyone once the campaign is published).
+#[utoipa::path(params(("id" = i64, Path)), responses(
+    (status = 200, body = Winners), (status = 400, body = Problem), (status = 401, body = Problem),
+    (status = 403, body = Problem, description = "not published yet"), (status = 404, body = Problem),
+    (status = 409, body = Problem, description = "the last round has not closed"),
+), tag = "rounds", security(("bearer" = [])))]
+#[get("/campaigns/{id}/winners")]
+pub async fn winners(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<Winners>> {
+    let id = id.into_inner();
+    require_results_visible(&state, &caller, id).await?;
+    Ok(web::Json(state.db.run(move |c| rounds::winners(c, id)).await?))
+}
