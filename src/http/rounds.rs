@@ -376,8 +376,7 @@ pub async fn mine(
 #[serde(deny_unknown_fields)]
 pub struct ReviewBody {
     /// One score per criterion id, each from 0 to the criterion's max_score.
-    #[schema(value_type = BTreeMap<String, f64>)]
-    pub scores: BTreeMap<i64, f64>,
+    pub scores: BTreeMap<String, f64>,
     #[validate(length(max = 2000))]
     pub comment: Option<String>,
 }
@@ -398,12 +397,18 @@ pub async fn review(
     body: ValidJson<ReviewBody>,
 ) -> AppResult<web::Json<SavedReview>> {
     let ((round_id, nomination_id), body) = (path.into_inner(), body.0);
+    let scores = body
+        .scores
+        .into_iter()
+        .map(|(key, score)| match key.parse::<i64>() {
+            Ok(id) => Ok((id, score)),
+            Err(_) => Err(AppError::invalid_field(&format!("scores.{key}"), "keys are criterion ids")),
+        })
+        .collect::<AppResult<BTreeMap<i64, f64>>>()?;
     let user = reviewer.0 .0.clone();
     let comment = body.comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
-    let saved = state
-        .db
-        .run(move |c| reviews::submit(c, &user, round_id, nomination_id, body.scores, comment))
-        .await?;
+    let saved =
+        state.db.run(move |c| reviews::submit(c, &user, round_id, nomination_id, scores, comment)).await?;
     Ok(web::Json(saved))
 }
 

@@ -9,4 +9,5 @@ mod import;
 mod nominations;
 mod ops;
 mod org;
+mod screening;
 mod users;
