@@ -278,6 +278,10 @@ async fn two_rounds_screen_down_to_exactly_the_target(app: TestApp) {
         assert!(ranks(true).iter().max() < ranks(false).iter().min(), "no outsider outranks a winner");
     }
     assert!(items.iter().all(|i| i["decided_by"].is_string() && i["jury_stddev"].is_number()));
+    for i in items {
+        let (company, branch) = f.nominations[&i["nomination_id"].as_i64().unwrap()];
+        assert_eq!((i["member_company_id"].as_i64(), i["branch_id"].as_i64()), (Some(company), Some(branch)));
+    }
     let recount = app.get(format!("/api/v1/rounds/{r1}/recount"), app.admin()).await;
     ok(&recount);
     assert_eq!(
