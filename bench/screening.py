@@ -53,7 +53,7 @@ def run_backend(backend, workdir):
         codes_out = os.path.join(workdir, f"codes-{backend}.csv")
         f.timed([f.BIN, "import-employees", staff, "--codes-out", codes_out], env)
         with open(codes_out, encoding="utf-8") as inp:
-            activation = {row["employee_no"]: row["code"] for row in csv.DictReader(inp)}
+            activation = {row["employee_no"]: row["activation_code"] for row in csv.DictReader(inp)}
 
         ids = {}
         page = 1

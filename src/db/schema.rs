@@ -170,6 +170,7 @@ diesel::table! {
         rank -> Nullable<Integer>,
         advanced -> Nullable<Bool>,
         decided_by -> Nullable<Text>,
+        ruled_out -> Nullable<Bool>,
     }
 }
 

@@ -95,41 +95,85 @@ pub fn plan(
         on_entry.insert(entry.nomination_id, taken);
     }
 
-    // Even out: move a new assignment from a busier reviewer to an idler one
-    // of the same panel who may take it, while their loads differ by two or more.
-    let panel_of = |p: usize| match scope {
-        Scope::Group => None,
-        Scope::MemberCompany => panel[p].member_company_id,
-    };
+    // Even out along chains: while a reviewer carries two or more above
+    // someone they can pass work to, directly or through others, move one new
+    // assignment along each link of the shortest such chain. Only the two ends
+    // change load, and the sum of squared loads falls, so this ends.
+    let mut load_at: Vec<usize> = panel.iter().map(|p| load[&p.id]).collect();
+    let mut slots_of: Vec<Vec<usize>> = vec![Vec::new(); panel.len()];
+    for (slot, &(_, p)) in added.iter().enumerate() {
+        slots_of[p].push(slot);
+    }
     loop {
-        let mut moved = false;
-        for slot in added.iter_mut() {
-            let (i, from) = *slot;
-            let entry = &entries[i];
-            let target = eligible[i]
-                .iter()
-                .copied()
-                .filter(|&p| panel_of(p) == panel_of(from) && load[&panel[p].id] + 1 < load[&panel[from].id])
-                .filter(|&p| !on_entry[&entry.nomination_id].contains(&panel[p].id))
-                .min_by_key(|&p| (load[&panel[p].id], p));
-            if let Some(to) = target {
-                let set = on_entry.get_mut(&entry.nomination_id).expect("entry");
-                set.remove(&panel[from].id);
-                set.insert(panel[to].id);
-                *load.get_mut(&panel[from].id).expect("panelist") -= 1;
-                *load.get_mut(&panel[to].id).expect("panelist") += 1;
-                *slot = (i, to);
-                moved = true;
-            }
-        }
-        if !moved {
+        let lightest = load_at.iter().copied().min().unwrap_or(0);
+        let mut starts: Vec<usize> =
+            (0..panel.len()).filter(|&p| !slots_of[p].is_empty() && load_at[p] >= lightest + 2).collect();
+        starts.sort_by_key(|&p| (std::cmp::Reverse(load_at[p]), p));
+        let Some(chain) = starts.into_iter().find_map(|start| {
+            shortest_chain(start, &panel, &entries, &eligible, &added, &slots_of, &on_entry, &load_at)
+        }) else {
             break;
+        };
+        for (slot, to) in chain {
+            let (i, from) = added[slot];
+            let taken = on_entry.get_mut(&entries[i].nomination_id).expect("entry");
+            taken.remove(&panel[from].id);
+            taken.insert(panel[to].id);
+            slots_of[from].retain(|s| *s != slot);
+            slots_of[to].push(slot);
+            load_at[from] -= 1;
+            load_at[to] += 1;
+            added[slot] = (i, to);
         }
     }
     plan.new = added.into_iter().map(|(i, p)| (entries[i].nomination_id, panel[p].id)).collect();
     plan.new.sort_unstable();
     plan.shortfalls.sort_by_key(|s| s.nomination_id);
     plan
+}
+
+/// Breadth-first search from `start` over "may take one of my new
+/// assignments" links, to the nearest reviewer carrying at least two less.
+/// Returns the moves (slot, new reviewer position) along the way.
+#[allow(clippy::too_many_arguments)]
+fn shortest_chain(
+    start: usize,
+    panel: &[Panelist],
+    entries: &[Candidate],
+    eligible: &[Vec<usize>],
+    added: &[(usize, usize)],
+    slots_of: &[Vec<usize>],
+    on_entry: &BTreeMap<i64, BTreeSet<i64>>,
+    load_at: &[usize],
+) -> Option<Vec<(usize, usize)>> {
+    let mut via: Vec<Option<(usize, usize)>> = vec![None; panel.len()];
+    let mut seen = vec![false; panel.len()];
+    seen[start] = true;
+    let mut queue = std::collections::VecDeque::from([start]);
+    while let Some(from) = queue.pop_front() {
+        for &slot in &slots_of[from] {
+            let i = added[slot].0;
+            let taken = &on_entry[&entries[i].nomination_id];
+            for &to in &eligible[i] {
+                if seen[to] || taken.contains(&panel[to].id) {
+                    continue;
+                }
+                seen[to] = true;
+                via[to] = Some((from, slot));
+                if load_at[to] + 2 <= load_at[start] {
+                    let mut chain = Vec::new();
+                    let mut at = to;
+                    while let Some((previous, slot)) = via[at] {
+                        chain.push((slot, at));
+                        at = previous;
+                    }
+                    return Some(chain);
+                }
+                queue.push_back(to);
+            }
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -211,6 +255,29 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn loads_even_out_through_a_chain_of_moves() {
+        // k = 1. Reviewers 1, 2, 3 in branches 1, 2, 3. Four entries from
+        // branch 3 (reviewers 1 or 2 may take them) and two from branch 1
+        // (reviewers 2 or 3). 2/2/2 is possible only by passing work along.
+        let panel: Vec<Panelist> =
+            (1..=3).map(|id| Panelist { id, member_company_id: Some(id), branch_id: Some(id) }).collect();
+        let entry = |id, branch| Candidate {
+            nomination_id: id,
+            member_company_id: branch,
+            branch_id: branch,
+            nominee_id: 100 + id,
+            nominated_by: 200,
+        };
+        let entries: Vec<Candidate> =
+            (1..=4).map(|id| entry(id, 3)).chain((5..=6).map(|id| entry(id, 1))).collect();
+        for seed in 0..50 {
+            let plan = plan(1, Scope::Group, ConflictScope::Branch, &entries, &panel, &[], seed);
+            let loads = loads(&plan, &[]);
+            assert_eq!(loads.values().copied().collect::<Vec<_>>(), vec![2, 2, 2], "seed {seed}: {loads:?}");
         }
     }
 

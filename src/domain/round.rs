@@ -140,6 +140,8 @@ pub const MAX_CRITERIA: usize = 20;
 pub const MAX_REVIEWS_PER_ENTRY: i32 = 50;
 pub const MAX_VOTES_PER_VOTER: i32 = 100;
 pub const MAX_SCORE: f64 = 1000.0;
+/// Weights are relative; the cap keeps every sum of them finite.
+pub const MAX_WEIGHT: f64 = 1000.0;
 
 /// The weights a kind implies when the admin leaves them out: a review round
 /// is all jury, a vote round all votes; a combined round must say.
@@ -175,8 +177,8 @@ pub fn validate(config: &RoundConfig) -> Result<(), Vec<(String, String)>> {
         } else if !names.insert(name.to_owned()) {
             fail(&format!("criteria[{i}].name"), "criterion names must differ");
         }
-        if !(c.weight.is_finite() && c.weight > 0.0) {
-            fail(&format!("criteria[{i}].weight"), "must be greater than 0");
+        if !(c.weight.is_finite() && c.weight > 0.0 && c.weight <= MAX_WEIGHT) {
+            fail(&format!("criteria[{i}].weight"), "must be greater than 0 and at most 1000");
         }
         if !(c.max_score.is_finite() && c.max_score > 0.0 && c.max_score <= MAX_SCORE) {
             fail(&format!("criteria[{i}].max_score"), "must be greater than 0 and at most 1000");
@@ -486,6 +488,9 @@ mod tests {
         c.criteria[1].weight = 0.0;
         c.criteria[0].max_score = -1.0;
         assert_eq!(fields(&c), ["criteria[0].max_score", "criteria[1].weight"]);
+        let mut c = config();
+        c.criteria[0].weight = 1e308;
+        assert_eq!(fields(&c), ["criteria[0].weight"]);
         let mut c = config();
         c.criteria[1].name = " 事迹 ".into();
         assert_eq!(fields(&c), ["criteria[1].name"]);

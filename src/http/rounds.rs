@@ -471,8 +471,8 @@ pub async fn recount(
 
 /// The winners with their score breakdown (admins once the last round has
 /// closed; everyone once the campaign is published).
-#[utoipa::path(params(("id" = i64, Path)), responses(
-    (status = 200, body = Winners), (status = 400, body = Problem), (status = 401, body = Problem),
+#[utoipa::path(params(("id" = i64, Path), PageQuery), responses(
+    (status = 200, body = Winners), (status = 422, body = Problem), (status = 400, body = Problem), (status = 401, body = Problem),
     (status = 403, body = Problem, description = "not published yet"), (status = 404, body = Problem),
     (status = 409, body = Problem, description = "the last round has not closed"),
 ), tag = "rounds", security(("bearer" = [])))]
@@ -481,8 +481,9 @@ pub async fn winners(
     state: web::Data<AppState>,
     caller: AuthUser,
     id: web::Path<i64>,
+    page: web::Query<PageQuery>,
 ) -> AppResult<web::Json<Winners>> {
-    let id = id.into_inner();
+    let (id, page) = (id.into_inner(), page.request()?);
     require_results_visible(&state, &caller, id).await?;
-    Ok(web::Json(state.db.run(move |c| rounds::winners(c, id)).await?))
+    Ok(web::Json(state.db.run(move |c| rounds::winners(c, id, page)).await?))
 }

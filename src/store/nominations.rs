@@ -532,6 +532,13 @@ pub fn mark_ineligible(
                 format!("nominations of a {} campaign cannot be ruled out", campaign.status),
             ));
         }
+        let (rounds, _) = crate::store::rounds::screening_state(conn, campaign.id)?;
+        if rounds.last() == Some(&crate::domain::round::RoundStatus::Closed) {
+            return Err(AppError::conflict(
+                "winners_decided",
+                "the campaign's last round has closed: its winners are decided",
+            ));
+        }
         if !matches!(nomination.status(), NominationStatus::Draft | NominationStatus::Submitted) {
             return Err(AppError::conflict(
                 "invalid_state",

@@ -422,6 +422,26 @@ fn check_assignment(conn: &mut DbConn, round: &Round, reviewer: &User, nominatio
     if assigned == 0 {
         return Err(AppError::forbidden("this entry is not assigned to you"));
     }
+    let on_panel: i64 = round_reviewers::table
+        .filter(round_reviewers::round_id.eq(round.id))
+        .filter(round_reviewers::user_id.eq(reviewer.id))
+        .count()
+        .get_result(conn)?;
+    if on_panel == 0 {
+        return Err(AppError::forbidden("you are no longer on this round's panel"));
+    }
+    // PostgreSQL: one writer per assignment at a time, so that two first
+    // submissions of the same review do not both insert, nor two revisions
+    // both take the same version. (SQLite's write lock already does this.)
+    if let DbConn::Pg(pg) = conn {
+        diesel::sql_query(
+            "SELECT 1 FROM assignments WHERE round_id = $1 AND nomination_id = $2 AND reviewer_id = $3 FOR UPDATE",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(round.id)
+        .bind::<diesel::sql_types::BigInt, _>(nomination_id)
+        .bind::<diesel::sql_types::BigInt, _>(reviewer.id)
+        .execute(pg)?;
+    }
     Ok(())
 }
 
@@ -439,8 +459,8 @@ pub fn submit(
         // Shared: reviews run side by side; a close waits for them and then refuses later ones.
         db::lock_resource(conn, db::LockSpace::Campaign, campaign_id, true)?;
         let round = round_store::get(conn, round_id)?;
-        check_assignment(conn, &round, reviewer, nomination_id)?;
         round.require_status(RoundStatus::Open, "reviewing")?;
+        check_assignment(conn, &round, reviewer, nomination_id)?;
         let now = db::now();
         if round.opens_at.is_some_and(|t| now < t) || round.closes_at.is_some_and(|t| now >= t) {
             return Err(AppError::conflict("window_closed", "the round's review window is not open now"));

@@ -385,6 +385,18 @@ pub fn delete(conn: &mut DbConn, actor: i64, id: i64) -> AppResult<()> {
         db::lock_resource(conn, db::LockSpace::Campaign, campaign_id, false)?;
         let round = get(conn, id)?;
         round.require_status(RoundStatus::Pending, "deleting it")?;
+        let open: i64 = rounds::table
+            .filter(rounds::campaign_id.eq(campaign_id))
+            .filter(rounds::status.eq(RoundStatus::Open.as_str()))
+            .count()
+            .get_result(conn)?;
+        if open > 0 {
+            // An open round was checked as the last round or not when it opened: keep that true.
+            return Err(AppError::conflict(
+                "invalid_state",
+                "rounds cannot be deleted while a round is open",
+            ));
+        }
         if next_round(conn, &round)?.is_some() {
             return Err(AppError::conflict("invalid_state", "only the campaign's last round can be deleted"));
         }
@@ -457,8 +469,10 @@ pub fn open(conn: &mut DbConn, actor: i64, id: i64) -> AppResult<Round> {
                 .count()
                 .get_result(conn)?,
             Some((previous_id, _)) => entries::table
+                .inner_join(nominations::table)
                 .filter(entries::round_id.eq(previous_id))
                 .filter(entries::advanced.eq(true))
+                .filter(nominations::status.eq(NominationStatus::Submitted.as_str()))
                 .count()
                 .get_result(conn)?,
         };
@@ -497,9 +511,12 @@ pub fn open(conn: &mut DbConn, actor: i64, id: i64) -> AppResult<Round> {
                     .execute(conn)?;
             }
             Some((previous_id, _)) => {
+                // Advanced, and not ruled out since.
                 let source = entries::table
+                    .inner_join(nominations::table)
                     .filter(entries::round_id.eq(previous_id))
                     .filter(entries::advanced.eq(true))
+                    .filter(nominations::status.eq(NominationStatus::Submitted.as_str()))
                     .select((
                         id.into_sql::<diesel::sql_types::BigInt>(),
                         entries::nomination_id,
@@ -568,16 +585,18 @@ pub fn inputs(conn: &mut DbConn, round: &Round) -> AppResult<Inputs> {
             entries::member_company_id,
             entries::submitted_at,
             entries::votes,
+            entries::ruled_out,
             nominations::status,
         ))
-        .load::<(i64, i64, NaiveDateTime, i64, String)>(conn)?
+        .load::<(i64, i64, NaiveDateTime, i64, Option<bool>, String)>(conn)?
         .into_iter()
-        .map(|(nomination_id, member_company_id, submitted_at, votes, status)| scoring::Entry {
+        .map(|(nomination_id, member_company_id, submitted_at, votes, frozen, status)| scoring::Entry {
             nomination_id,
             member_company_id,
             submitted_at,
             votes,
-            ruled_out: status != NominationStatus::Submitted.as_str(),
+            // As frozen at close; while the round runs, as the nomination is now.
+            ruled_out: frozen.unwrap_or(status != NominationStatus::Submitted.as_str()),
         })
         .collect();
     let reviews = reviews::table
@@ -779,20 +798,7 @@ pub fn close(conn: &mut DbConn, actor: i64, id: i64, allow_missing_reviews: bool
             ));
         }
         let hash = scoring::fingerprint(&inputs.rules, &inputs.entries, &inputs.reviews, &outcomes);
-        for o in &outcomes {
-            diesel::update(entries::table.find((id, o.nomination_id)))
-                .set((
-                    entries::jury_score.eq(o.jury_score),
-                    entries::jury_stddev.eq(o.jury_stddev),
-                    entries::reviews.eq(o.reviews as i32),
-                    entries::vote_score.eq(o.vote_score),
-                    entries::final_score.eq(o.final_score),
-                    entries::rank.eq(o.rank as i32),
-                    entries::advanced.eq(o.advanced),
-                    entries::decided_by.eq(decided_by_text(o.decided_by)),
-                ))
-                .execute(conn)?;
-        }
+        freeze(conn, id, &outcomes)?;
         let now = db::now();
         diesel::update(rounds::table.find(id))
             .set((
@@ -817,6 +823,55 @@ pub fn close(conn: &mut DbConn, actor: i64, id: i64, allow_missing_reviews: bool
         )?;
         get(conn, id)
     })
+}
+
+/// Writes each entry's outcome. PostgreSQL gets them in one statement (one
+/// round trip instead of thousands); SQLite, in process, row by row.
+fn freeze(conn: &mut DbConn, round_id: i64, outcomes: &[Outcome]) -> QueryResult<()> {
+    use diesel::sql_types::{Array, BigInt, Bool, Double, Integer, Text};
+    match conn {
+        DbConn::Pg(pg) => {
+            let column = |f: &dyn Fn(&Outcome) -> f64| outcomes.iter().map(f).collect::<Vec<f64>>();
+            diesel::sql_query(
+                "UPDATE entries AS e SET ruled_out = v.ruled_out, jury_score = v.jury_score, \
+                 jury_stddev = v.jury_stddev, reviews = v.reviews, vote_score = v.vote_score, \
+                 final_score = v.final_score, rank = v.rank, advanced = v.advanced, decided_by = v.decided_by \
+                 FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                 AS v(nomination_id, ruled_out, jury_score, jury_stddev, reviews, vote_score, final_score, rank, advanced, decided_by) \
+                 WHERE e.round_id = $1 AND e.nomination_id = v.nomination_id",
+            )
+            .bind::<BigInt, _>(round_id)
+            .bind::<Array<BigInt>, _>(outcomes.iter().map(|o| o.nomination_id).collect::<Vec<_>>())
+            .bind::<Array<Bool>, _>(outcomes.iter().map(|o| o.decided_by == DecidedBy::RuledOut).collect::<Vec<_>>())
+            .bind::<Array<Double>, _>(column(&|o| o.jury_score))
+            .bind::<Array<Double>, _>(column(&|o| o.jury_stddev))
+            .bind::<Array<Integer>, _>(outcomes.iter().map(|o| o.reviews as i32).collect::<Vec<_>>())
+            .bind::<Array<Double>, _>(column(&|o| o.vote_score))
+            .bind::<Array<Double>, _>(column(&|o| o.final_score))
+            .bind::<Array<Integer>, _>(outcomes.iter().map(|o| o.rank as i32).collect::<Vec<_>>())
+            .bind::<Array<Bool>, _>(outcomes.iter().map(|o| o.advanced).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(outcomes.iter().map(|o| decided_by_text(o.decided_by)).collect::<Vec<_>>())
+            .execute(pg)?;
+        }
+        DbConn::Sqlite(_) => {
+            for o in outcomes {
+                diesel::update(entries::table.find((round_id, o.nomination_id)))
+                    .set((
+                        entries::ruled_out.eq(o.decided_by == DecidedBy::RuledOut),
+                        entries::jury_score.eq(o.jury_score),
+                        entries::jury_stddev.eq(o.jury_stddev),
+                        entries::reviews.eq(o.reviews as i32),
+                        entries::vote_score.eq(o.vote_score),
+                        entries::final_score.eq(o.final_score),
+                        entries::rank.eq(o.rank as i32),
+                        entries::advanced.eq(o.advanced),
+                        entries::decided_by.eq(decided_by_text(o.decided_by)),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn decided_by_text(d: DecidedBy) -> String {
@@ -986,12 +1041,14 @@ pub struct Winners {
     pub winners_target: i32,
     pub result_hash: String,
     pub items: Vec<Standing>,
+    pub page: i64,
+    pub per_page: i64,
     pub total: i64,
 }
 
 /// The campaign's winners: the entries its last round advanced, once that
 /// round has closed.
-pub fn winners(conn: &mut DbConn, campaign_id: i64) -> AppResult<Winners> {
+pub fn winners(conn: &mut DbConn, campaign_id: i64, page: PageRequest) -> AppResult<Winners> {
     let campaign = campaign_store::get(conn, campaign_id)?;
     let last: Option<(i64, String)> = rounds::table
         .filter(rounds::campaign_id.eq(campaign_id))
@@ -1007,15 +1064,22 @@ pub fn winners(conn: &mut DbConn, campaign_id: i64) -> AppResult<Winners> {
     };
     debug_assert_eq!(status, "closed");
     let round = get(conn, round_id)?;
-    let outcomes = frozen(conn, round_id, true, None)?;
+    let total = entries::table
+        .filter(entries::round_id.eq(round_id))
+        .filter(entries::advanced.eq(true))
+        .count()
+        .get_result(conn)?;
+    let outcomes = frozen(conn, round_id, true, Some(page))?;
     let items = standings(conn, outcomes)?;
     Ok(Winners {
         campaign_id,
         round_id,
         winners_target: campaign.winners_target,
         result_hash: round.result_hash.unwrap_or_default(),
-        total: items.len() as i64,
         items,
+        page: page.page,
+        per_page: page.per_page,
+        total,
     })
 }
 

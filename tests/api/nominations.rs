@@ -84,8 +84,12 @@ async fn campaign_lifecycle_moves_only_as_allowed(app: TestApp) {
     let edit = app.patch(&path, app.admin(), json!({"nominations_per_branch": 9})).await;
     assert_eq!(edit.status, StatusCode::CONFLICT, "settings are frozen once screening starts");
     assert_eq!(step("published").await.status, StatusCode::CONFLICT);
-    assert_eq!(step("finished").await.status, StatusCode::OK);
-    assert_eq!(step("published").await.status, StatusCode::OK);
+    let unfinished = step("finished").await;
+    assert_eq!(
+        (unfinished.status, unfinished.code()),
+        (StatusCode::CONFLICT, "screening_unfinished"),
+        "no round has decided the winners yet (the screening tests walk on to published)"
+    );
     assert_eq!(step("draft").await.status, StatusCode::CONFLICT);
     assert_eq!(step("retired").await.status, StatusCode::UNPROCESSABLE_ENTITY);
 

@@ -292,14 +292,26 @@ async fn two_rounds_screen_down_to_exactly_the_target(app: TestApp) {
     // Round 2: the group panel; winners must be exactly the target.
     let panel: Vec<i64> = f.group_reviewers.iter().map(|r| r.id).collect();
     ok(&app.post(format!("/api/v1/rounds/{r2}/reviewers"), app.admin(), json!({"user_ids": panel})).await);
+    // One of round 1's finalists is ruled out before round 2: it does not go on,
+    // and round 1's frozen result still recounts.
+    let finalist = items.iter().find(|i| i["advanced"] == true).unwrap()["nomination_id"].as_i64().unwrap();
+    ok(&app
+        .post(
+            format!("/api/v1/nominations/{finalist}/ineligible"),
+            app.admin(),
+            json!({"reason": "材料不实"}),
+        )
+        .await);
     let opened = app.post(format!("/api/v1/rounds/{r2}/open"), app.admin(), json!({})).await;
     ok(&opened);
-    assert_eq!(opened.body["entries"], 9, "the entries round 1 advanced");
+    assert_eq!(opened.body["entries"], 8, "the entries round 1 advanced, less the one ruled out");
+    let recount = app.get(format!("/api/v1/rounds/{r1}/recount"), app.admin()).await;
+    assert_eq!(recount.body["ok"], true, "{}", recount.body);
     ok(&app.post(format!("/api/v1/rounds/{r2}/assignments"), app.admin(), json!({})).await);
     let not_yet = app.get(format!("/api/v1/campaigns/{c}/winners"), app.admin()).await;
     assert_eq!((not_yet.status, not_yet.code()), (StatusCode::CONFLICT, "not_decided"));
     let reviewers: Vec<&Reviewer> = f.group_reviewers.iter().collect();
-    assert_eq!(review_everything(&app, r2, &reviewers, &criterion_ids(&round2)).await, 18);
+    assert_eq!(review_everything(&app, r2, &reviewers, &criterion_ids(&round2)).await, 16);
     ok(&app.post(format!("/api/v1/rounds/{r2}/close"), app.admin(), json!({})).await);
 
     let winners = app.get(format!("/api/v1/campaigns/{c}/winners"), app.admin()).await;
@@ -309,6 +321,14 @@ async fn two_rounds_screen_down_to_exactly_the_target(app: TestApp) {
         winners.body["items"].as_array().unwrap().iter().map(|w| w["rank"].as_i64().unwrap()).collect();
     assert_eq!(ranks, vec![1, 2, 3, 4]);
     let first = &winners.body["items"][0];
+    let late = app
+        .post(
+            format!("/api/v1/nominations/{}/ineligible", first["nomination_id"]),
+            app.admin(),
+            json!({"reason": "x"}),
+        )
+        .await;
+    assert_eq!((late.status, late.code()), (StatusCode::CONFLICT, "winners_decided"));
     assert!(first["title"].as_str().unwrap().contains("的故事"));
     assert!(first["final_score"].is_number() && first["member_company_name"].is_string());
 
@@ -333,12 +353,12 @@ async fn two_rounds_screen_down_to_exactly_the_target(app: TestApp) {
     ok(&exported);
     let text = exported.body.as_str().unwrap();
     assert!(text.starts_with('\u{feff}'));
-    assert_eq!(text.lines().count(), 1 + 18 + 9, "a header and every entry of both rounds");
+    assert_eq!(text.lines().count(), 1 + 18 + 8, "a header and every entry of both rounds");
     let reviews = app.get(format!("/api/v1/campaigns/{c}/exports/reviews.csv"), app.admin()).await;
     ok(&reviews);
     let text = reviews.body.as_str().unwrap();
     assert!(text.lines().next().unwrap().contains("事迹真实性"));
-    assert_eq!(text.lines().count(), 1 + 18 + 18);
+    assert_eq!(text.lines().count(), 1 + 18 + 16);
     let verify = app.get("/api/v1/audit/verify", app.admin()).await;
     assert_eq!(verify.body["ok"], true);
     let audit = app.get("/api/v1/audit?per_page=500", app.admin()).await;
@@ -379,6 +399,11 @@ async fn round_settings_are_checked_and_frozen(app: TestApp) {
     // The only round is the last: it must cut to the winners target (3).
     let round = create_round(&app, c, json!({"name": "唯一一轮", "reviews_per_entry": 1, "criteria": criteria(), "advance": {"rule": "top_n", "n": 5}})).await;
     let id = round["id"].as_i64().unwrap();
+    let extra = create_round(&app, c, json!({"name": "多余", "reviews_per_entry": 1, "criteria": criteria(), "advance": {"rule": "top_n", "n": 3}})).await;
+    let not_last = app.delete(format!("/api/v1/rounds/{id}"), app.admin()).await;
+    assert_eq!(not_last.status, StatusCode::CONFLICT, "only the last round can be deleted");
+    let deleted = app.delete(format!("/api/v1/rounds/{}", extra["id"]), app.admin()).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     to_screening(&app, c).await;
     let refused = app.post(format!("/api/v1/rounds/{id}/open"), app.admin(), json!({})).await;
     assert_eq!(
@@ -444,13 +469,11 @@ async fn round_settings_are_checked_and_frozen(app: TestApp) {
         .patch(format!("/api/v1/rounds/{mc_id}"), app.admin(), json!({"conflict_scope": "member_company"}))
         .await;
     assert_eq!(same_scope.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(
-        app.delete(format!("/api/v1/rounds/{mc_id}"), app.admin()).await.status,
-        StatusCode::NO_CONTENT
-    );
+    let while_open = app.delete(format!("/api/v1/rounds/{mc_id}"), app.admin()).await;
+    assert_eq!(while_open.status, StatusCode::CONFLICT, "the open round was opened as the last one");
     let rounds = app.get(format!("/api/v1/campaigns/{c}/rounds"), &f.employee).await;
     ok(&rounds);
-    assert_eq!(rounds.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(rounds.body["items"].as_array().unwrap().len(), 2);
 }
 
 async fn reviewers_see_and_score_only_their_assignments(app: TestApp) {
@@ -525,7 +548,22 @@ async fn reviewers_see_and_score_only_their_assignments(app: TestApp) {
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
 
     // Alice sees her own scores and never Bob's.
-    ok(&put(their_entry, &bob.token, scores(2.0, 2.0, 2.0)).await);
+    // Four identical first submissions at once: all succeed, one review, four versions.
+    let (a, b, c, d) = tokio::join!(
+        put(their_entry, &bob.token, scores(2.0, 2.0, 2.0)),
+        put(their_entry, &bob.token, scores(2.0, 2.0, 2.0)),
+        put(their_entry, &bob.token, scores(2.0, 2.0, 2.0)),
+        put(their_entry, &bob.token, scores(2.0, 2.0, 2.0)),
+    );
+    let mut versions: Vec<i64> = [a, b, c, d]
+        .iter()
+        .map(|r| {
+            ok(r);
+            r.body["version"].as_i64().unwrap()
+        })
+        .collect();
+    versions.sort();
+    assert_eq!(versions, vec![1, 2, 3, 4]);
     let mine = app.get(format!("/api/v1/rounds/{id}/assignments/mine?per_page=500"), &alice.token).await;
     assert_eq!(mine.body["done"], 1);
     let reviewed: Vec<&Value> =

@@ -69,6 +69,8 @@ CREATE TABLE entries (
     rank INTEGER,
     advanced BOOLEAN,
     decided_by TEXT,
+    -- Whether the nomination had been ruled out when the round closed.
+    ruled_out BOOLEAN,
     PRIMARY KEY (round_id, nomination_id)
 );
 CREATE INDEX entries_round_company ON entries (round_id, member_company_id);
