@@ -62,12 +62,39 @@ pub struct HashSettings {
 }
 
 #[derive(Clone, Args)]
+pub struct VoteSettings {
+    /// Votes one account may cast or withdraw per minute (then 429).
+    #[arg(long, env = "AWARDS_VOTE_RATE_ACCOUNT", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
+    pub vote_rate_account: u32,
+
+    /// Votes one client address may send per second (then 429). Whole branches
+    /// may share an address behind NAT: keep it generous.
+    #[arg(long, env = "AWARDS_VOTE_RATE_IP", default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub vote_rate_ip: u32,
+
+    /// Take the client address from X-Forwarded-For / Forwarded (only behind a proxy that sets them).
+    #[arg(long, env = "AWARDS_TRUST_PROXY")]
+    pub trust_proxy: bool,
+
+    /// SQLite: votes waiting for the writer before the answer is 503.
+    #[arg(long, env = "AWARDS_VOTE_QUEUE", default_value_t = 20_000)]
+    pub vote_queue: usize,
+
+    /// SQLite: most votes the writer commits in one transaction.
+    #[arg(long, env = "AWARDS_VOTE_BATCH", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub vote_batch: u64,
+}
+
+#[derive(Clone, Args)]
 pub struct Settings {
     #[command(flatten)]
     pub database: DatabaseSettings,
 
     #[command(flatten)]
     pub hashing: HashSettings,
+
+    #[command(flatten)]
+    pub votes: VoteSettings,
 
     /// Address to listen on.
     #[arg(long, env = "AWARDS_BIND", default_value = "127.0.0.1:8080")]

@@ -62,6 +62,7 @@ impl Application {
             hasher,
             tokens,
             accounts: Accounts::new(Duration::from_secs(settings.auth_cache_ttl)),
+            votes: crate::http::votes::VoteGate::new(&settings.votes, &settings.database.database_url)?,
             settings,
         });
         let server = HttpServer::new(move || {

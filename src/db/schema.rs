@@ -196,6 +196,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    votes (round_id, voter_id, nomination_id) {
+        round_id -> BigInt,
+        nomination_id -> BigInt,
+        voter_id -> BigInt,
+        receipt -> Text,
+        voter_branch_id -> Nullable<BigInt>,
+        ip -> Text,
+        minute -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ballots (round_id, voter_id) {
+        round_id -> BigInt,
+        voter_id -> BigInt,
+        used -> Integer,
+    }
+}
+
+diesel::table! {
+    vote_requests (voter_id, idempotency_key) {
+        voter_id -> BigInt,
+        idempotency_key -> Text,
+        round_id -> BigInt,
+        nomination_id -> BigInt,
+        receipt -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(rounds -> campaigns (campaign_id));
 diesel::joinable!(criteria -> rounds (round_id));
 diesel::joinable!(round_reviewers -> rounds (round_id));
@@ -219,5 +251,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     round_reviewers,
     entries,
     assignments,
-    reviews
+    reviews,
+    votes,
+    ballots,
+    vote_requests
 );

@@ -9,3 +9,4 @@ pub mod import;
 pub mod roles;
 pub mod round;
 pub mod scoring;
+pub mod vote;

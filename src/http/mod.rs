@@ -12,6 +12,7 @@ pub mod org;
 pub mod rounds;
 mod state;
 pub mod users;
+pub mod votes;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -43,6 +44,7 @@ use crate::error::AppError;
         (name = "nominations", description = "Branch managers put employees forward"),
         (name = "rounds", description = "Screening rounds: configuration, opening, closing, results and winners"),
         (name = "reviews", description = "Panels, assignments and reviewers' scores"),
+        (name = "votes", description = "Employee voting: ballot, votes and receipts, the public ledger"),
         (name = "ops", description = "Probes"),
     )
 )]
@@ -134,7 +136,12 @@ pub fn app(
                 .service(rounds::review)
                 .service(rounds::results)
                 .service(rounds::recount)
-                .service(rounds::winners),
+                .service(rounds::winners)
+                .service(votes::ballot)
+                .service(votes::vote)
+                .service(votes::withdraw)
+                .service(votes::ledger)
+                .service(votes::anomalies),
         )
         .service(ops::healthz)
         .service(ops::readyz)

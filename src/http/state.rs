@@ -15,6 +15,7 @@ pub struct AppState {
     pub hasher: Hasher,
     pub tokens: Tokens,
     pub accounts: Accounts,
+    pub votes: super::votes::VoteGate,
     pub settings: Settings,
 }
 

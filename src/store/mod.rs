@@ -8,6 +8,8 @@ pub mod org;
 pub mod reviews;
 pub mod rounds;
 pub mod users;
+pub mod vote_writer;
+pub mod votes;
 
 use serde::Serialize;
 

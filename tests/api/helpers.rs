@@ -95,6 +95,13 @@ pub fn settings(url: &str) -> Settings {
             hash_workers: Some(2),
             hash_queue: 64,
         },
+        votes: awards::config::VoteSettings {
+            vote_rate_account: 600,
+            vote_rate_ip: 100_000,
+            trust_proxy: false,
+            vote_queue: 10_000,
+            vote_batch: 512,
+        },
         bind: "127.0.0.1:0".into(),
         jwt_secret: Some(JWT_SECRET.into()),
         dev: false,

@@ -11,3 +11,4 @@ mod ops;
 mod org;
 mod screening;
 mod users;
+mod voting;

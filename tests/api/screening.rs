@@ -18,24 +18,26 @@ fn rfc3339(offset_minutes: i64) -> String {
     (chrono::Utc::now() + chrono::TimeDelta::minutes(offset_minutes)).to_rfc3339()
 }
 
-struct Reviewer {
-    id: i64,
-    token: String,
+pub struct Reviewer {
+    pub id: i64,
+    pub token: String,
 }
 
 /// Three member companies of two branches each, `per_branch` submitted
 /// nominations in every branch, and reviewers: one in each branch, plus two
 /// group reviewers without a branch.
-struct Field {
-    campaign: i64,
+pub struct Field {
+    pub campaign: i64,
     /// nomination id → (member company, branch)
-    nominations: BTreeMap<i64, (i64, i64)>,
-    branch_reviewers: Vec<(Reviewer, i64, i64)>,
-    group_reviewers: Vec<Reviewer>,
-    employee: String,
+    pub nominations: BTreeMap<i64, (i64, i64)>,
+    /// nomination id → the nominee's (employee number, activation code)
+    pub nominees: BTreeMap<i64, (String, String)>,
+    pub branch_reviewers: Vec<(Reviewer, i64, i64)>,
+    pub group_reviewers: Vec<Reviewer>,
+    pub employee: String,
 }
 
-async fn field(app: &TestApp, per_branch: usize, winners: i64) -> Field {
+pub async fn field(app: &TestApp, per_branch: usize, winners: i64) -> Field {
     let mut branches = vec![];
     for c in 0..3 {
         for b in 0..2 {
@@ -50,6 +52,13 @@ async fn field(app: &TestApp, per_branch: usize, winners: i64) -> Field {
     }
     let imported = app.import_csv(app.admin(), csv).await;
     assert_eq!(imported.status, StatusCode::OK, "{}", imported.body);
+    let codes: BTreeMap<String, String> = imported.body["activation_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["employee_no"].as_str().unwrap().to_owned(), c["code"].as_str().unwrap().to_owned()))
+        .collect();
+    let mut nominees = BTreeMap::new();
     let users = app.get("/api/v1/users?per_page=500", app.admin()).await;
     let ids: BTreeMap<String, i64> = users.body["items"]
         .as_array()
@@ -88,6 +97,8 @@ async fn field(app: &TestApp, per_branch: usize, winners: i64) -> Field {
                 app.post(format!("/api/v1/nominations/{id}/submit"), app.admin(), json!({})).await;
             assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
             nominations.insert(id, (*company, *branch));
+            let no = format!("{code}-E{n}");
+            nominees.insert(id, (no.clone(), codes[&no].clone()));
         }
     }
     let mut branch_reviewers = vec![];
@@ -101,26 +112,26 @@ async fn field(app: &TestApp, per_branch: usize, winners: i64) -> Field {
         group_reviewers.push(Reviewer { id, token });
     }
     let (_, employee) = app.user("PLAIN-E", Some(branches[0].0 .1), &["employee"]).await;
-    Field { campaign, nominations, branch_reviewers, group_reviewers, employee }
+    Field { campaign, nominations, nominees, branch_reviewers, group_reviewers, employee }
 }
 
 fn criteria() -> Value {
     json!([{"name": "事迹真实性", "weight": 0.5, "max_score": 10}, {"name": "客户影响", "weight": 0.3, "max_score": 10}, {"name": "示范意义", "weight": 0.2, "max_score": 5}])
 }
 
-async fn to_screening(app: &TestApp, campaign: i64) {
+pub async fn to_screening(app: &TestApp, campaign: i64) {
     let res =
         app.patch(format!("/api/v1/campaigns/{campaign}"), app.admin(), json!({"status": "screening"})).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
 }
 
-async fn create_round(app: &TestApp, campaign: i64, body: Value) -> Value {
+pub async fn create_round(app: &TestApp, campaign: i64, body: Value) -> Value {
     let res = app.post(format!("/api/v1/campaigns/{campaign}/rounds"), app.admin(), body).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     res.body
 }
 
-fn ok(res: &crate::helpers::Response) {
+pub fn ok(res: &crate::helpers::Response) {
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
 }
 

@@ -1,0 +1,40 @@
+-- Employee votes. One row per counted vote; a withdrawn vote is deleted, so
+-- the ledger (receipt, nomination) is exactly what counts. The voter, their
+-- branch and address are kept for the limits and the anomaly report and
+-- never leave the service.
+CREATE TABLE votes (
+    round_id BIGINT NOT NULL,
+    nomination_id BIGINT NOT NULL,
+    voter_id BIGINT NOT NULL REFERENCES users (id),
+    receipt TEXT NOT NULL UNIQUE,
+    voter_branch_id BIGINT,
+    ip TEXT NOT NULL,
+    minute BIGINT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    -- One vote per voter and entry.
+    PRIMARY KEY (round_id, voter_id, nomination_id),
+    FOREIGN KEY (round_id, nomination_id) REFERENCES entries (round_id, nomination_id)
+);
+CREATE INDEX votes_round_receipt ON votes (round_id, receipt);
+CREATE INDEX votes_round_minute ON votes (round_id, minute);
+
+-- Votes a voter has used in a round: the per-voter limit is a conditional
+-- update of this row (used < votes_per_voter), so the database refuses extras.
+CREATE TABLE ballots (
+    round_id BIGINT NOT NULL REFERENCES rounds (id),
+    voter_id BIGINT NOT NULL REFERENCES users (id),
+    used INTEGER NOT NULL DEFAULT 0 CHECK (used >= 0),
+    PRIMARY KEY (round_id, voter_id)
+);
+
+-- Idempotency-Key → the vote it made: a retry gets the same receipt.
+CREATE TABLE vote_requests (
+    voter_id BIGINT NOT NULL REFERENCES users (id),
+    idempotency_key TEXT NOT NULL,
+    round_id BIGINT NOT NULL,
+    nomination_id BIGINT NOT NULL,
+    receipt TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (voter_id, idempotency_key)
+);
+CREATE INDEX vote_requests_receipt ON vote_requests (receipt);

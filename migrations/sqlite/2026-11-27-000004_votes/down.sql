@@ -1,0 +1,3 @@
+DROP TABLE vote_requests;
+DROP TABLE ballots;
+DROP TABLE votes;

@@ -1,0 +1,344 @@
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{TestApp, TestDb, PASSWORD};
+use crate::on_both;
+use crate::screening::{create_round, field, ok, to_screening, Field};
+
+on_both!(votes_follow_the_rules, parallel_votes_hold_the_limits, concurrent_voters_match_the_oracle,);
+
+/// A campaign of 12 submitted nominations in screening, with one open vote
+/// round (3 votes per voter, withdrawal allowed) cutting to 2.
+async fn voting_round(app: &TestApp, allow_withdrawal: bool) -> (Field, i64) {
+    let f = field(app, 2, 2).await;
+    let round = create_round(
+        app,
+        f.campaign,
+        json!({"name": "员工投票", "kind": "vote", "votes_per_voter": 3, "allow_vote_withdrawal": allow_withdrawal,
+               "advance": {"rule": "top_n", "n": 2}}),
+    )
+    .await;
+    let id = round["id"].as_i64().unwrap();
+    to_screening(app, f.campaign).await;
+    ok(&app.post(format!("/api/v1/rounds/{id}/open"), app.admin(), json!({})).await);
+    (f, id)
+}
+
+async fn voters(app: &TestApp, n: usize) -> Vec<(i64, String)> {
+    let branch = app.get("/api/v1/branches?per_page=1", app.admin()).await.body["items"][0]["id"].as_i64();
+    let mut out = vec![];
+    for i in 0..n {
+        out.push(app.user(&format!("V{i:03}"), branch, &["employee"]).await);
+    }
+    out
+}
+
+async fn vote(
+    app: &TestApp,
+    round: i64,
+    token: &str,
+    nomination: i64,
+    key: Option<&str>,
+) -> crate::helpers::Response {
+    let mut req = app
+        .client
+        .post(format!("{}/api/v1/rounds/{round}/votes", app.address))
+        .bearer_auth(token)
+        .json(&json!({"nomination_id": nomination}));
+    if let Some(key) = key {
+        req = req.header("Idempotency-Key", key);
+    }
+    TestApp::read(req.send().await.expect("sent")).await
+}
+
+async fn withdraw(app: &TestApp, round: i64, token: &str, nomination: i64) -> StatusCode {
+    app.request(Method::DELETE, format!("/api/v1/rounds/{round}/votes/{nomination}"), Some(token), None)
+        .await
+        .status
+}
+
+/// Tallies after close, from the results (admin).
+async fn tallies(app: &TestApp, round: i64) -> BTreeMap<i64, i64> {
+    let results = app.get(format!("/api/v1/rounds/{round}/results?per_page=500"), app.admin()).await;
+    ok(&results);
+    results.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["nomination_id"].as_i64().unwrap(), i["vote_count"].as_i64().unwrap()))
+        .collect()
+}
+
+/// The ledger, recounted.
+async fn recount_ledger(app: &TestApp, round: i64) -> (BTreeMap<i64, i64>, BTreeSet<String>) {
+    let mut counts = BTreeMap::new();
+    let mut receipts = BTreeSet::new();
+    let mut page = 1;
+    loop {
+        let res =
+            app.get(format!("/api/v1/rounds/{round}/ledger?per_page=500&page={page}"), app.admin()).await;
+        ok(&res);
+        for line in res.body["items"].as_array().unwrap() {
+            assert_eq!(line.as_object().unwrap().len(), 2, "receipt and nomination only: {line}");
+            *counts.entry(line["nomination_id"].as_i64().unwrap()).or_insert(0) += 1;
+            assert!(receipts.insert(line["receipt"].as_str().unwrap().to_owned()), "receipts are unique");
+        }
+        if page * 500 >= res.body["total"].as_i64().unwrap() {
+            return (counts, receipts);
+        }
+        page += 1;
+    }
+}
+
+async fn votes_follow_the_rules(app: TestApp) {
+    let (f, round) = voting_round(&app, true).await;
+    let entries: Vec<i64> = f.nominations.keys().copied().collect();
+    let (_, token) = &voters(&app, 1).await[0];
+
+    let ballot = app.get(format!("/api/v1/rounds/{round}/ballot?per_page=5"), token).await;
+    ok(&ballot);
+    assert_eq!(
+        (ballot.body["votes_per_voter"].as_i64(), ballot.body["votes_left"].as_i64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(
+        (
+            ballot.body["candidates"]["total"].as_i64(),
+            ballot.body["candidates"]["items"].as_array().unwrap().len()
+        ),
+        (Some(12), 5)
+    );
+    assert!(!ballot.body.to_string().contains("vote_count"), "no tallies on a ballot");
+    let (company, _) = f.nominations[&entries[0]];
+    let filtered = app.get(format!("/api/v1/rounds/{round}/ballot?member_company_id={company}"), token).await;
+    assert_eq!(filtered.body["candidates"]["total"], 4);
+
+    let first = vote(&app, round, token, entries[0], Some("retry-1")).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let receipt = first.body["receipt"].as_str().unwrap().to_owned();
+    assert!(receipt.len() == 32 && receipt.bytes().all(|b| b.is_ascii_hexdigit()));
+    let again = vote(&app, round, token, entries[0], Some("retry-1")).await;
+    assert_eq!(
+        (again.status, again.body["receipt"].as_str(), again.body["replayed"].as_bool()),
+        (StatusCode::CREATED, Some(receipt.as_str()), Some(true))
+    );
+    let other_body = vote(&app, round, token, entries[1], Some("retry-1")).await;
+    assert_eq!((other_body.status, other_body.code()), (StatusCode::CONFLICT, "idempotency_key_reused"));
+    let twice = vote(&app, round, token, entries[0], None).await;
+    assert_eq!((twice.status, twice.code()), (StatusCode::CONFLICT, "already_voted"));
+    assert_eq!(vote(&app, round, token, entries[0], Some("bad key")).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(vote(&app, round, token, 999_999, None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(vote(&app, 999_999, token, entries[0], None).await.status, StatusCode::NOT_FOUND);
+    let malformed = app
+        .raw(
+            Method::POST,
+            &format!("/api/v1/rounds/{round}/votes"),
+            Some(token),
+            "application/json",
+            "{\"nomination_id\":\"7\"}",
+        )
+        .await;
+    assert_eq!(malformed.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    created(&vote(&app, round, token, entries[1], None).await);
+    created(&vote(&app, round, token, entries[2], None).await);
+    let fourth = vote(&app, round, token, entries[3], None).await;
+    assert_eq!((fourth.status, fourth.code()), (StatusCode::CONFLICT, "no_votes_left"));
+    assert_eq!(withdraw(&app, round, token, entries[2]).await, StatusCode::NO_CONTENT);
+    assert_eq!(withdraw(&app, round, token, entries[2]).await, StatusCode::NOT_FOUND);
+    created(&vote(&app, round, token, entries[3], None).await);
+    let ballot = app.get(format!("/api/v1/rounds/{round}/ballot?per_page=500"), token).await;
+    assert_eq!(ballot.body["votes_left"], 0);
+    let mine: BTreeSet<i64> = ballot.body["my_votes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["nomination_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(mine, BTreeSet::from([entries[0], entries[1], entries[3]]));
+
+    // Nobody votes for themselves.
+    let (no, code) = f.nominees[&entries[4]].clone();
+    let nominee = app.activate(&no, &code, PASSWORD).await.body["access_token"].as_str().unwrap().to_owned();
+    let own = vote(&app, round, &nominee, entries[4], None).await;
+    assert_eq!((own.status, own.code()), (StatusCode::FORBIDDEN, "own_nomination"));
+    created(&vote(&app, round, &nominee, entries[5], None).await);
+
+    // A ruled-out entry takes no votes and leaves the ballot.
+    ok(&app
+        .post(
+            format!("/api/v1/nominations/{}/ineligible", entries[6]),
+            app.admin(),
+            json!({"reason": "材料不实"}),
+        )
+        .await);
+    let ruled = vote(&app, round, &nominee, entries[6], None).await;
+    assert_eq!((ruled.status, ruled.code()), (StatusCode::CONFLICT, "ruled_out"));
+    assert_eq!(
+        app.get(format!("/api/v1/rounds/{round}/ballot"), token).await.body["candidates"]["total"],
+        11
+    );
+
+    // Tallies stay hidden until the round closes; the ledger too.
+    assert_eq!(app.get(format!("/api/v1/rounds/{round}/preview"), token).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get(format!("/api/v1/rounds/{round}/ledger"), app.admin()).await.status,
+        StatusCode::CONFLICT
+    );
+    let anomalies = app.get(format!("/api/v1/rounds/{round}/anomalies?threshold=1"), app.admin()).await;
+    ok(&anomalies);
+    let from_ip: i64 =
+        anomalies.body["by_ip"].as_array().unwrap().iter().map(|b| b["votes"].as_i64().unwrap()).sum();
+    assert_eq!(from_ip, 4, "4 standing votes, all from 127.0.0.1: {}", anomalies.body);
+    assert_eq!(anomalies.body["by_ip"][0]["source"], "127.0.0.1");
+    assert_eq!(
+        app.get(format!("/api/v1/rounds/{round}/anomalies"), token).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    ok(&app.post(format!("/api/v1/rounds/{round}/close"), app.admin(), json!({})).await);
+    let late = vote(&app, round, &nominee, entries[7], None).await;
+    assert_eq!((late.status, late.code()), (StatusCode::CONFLICT, "invalid_state"));
+    let tally = tallies(&app, round).await;
+    assert_eq!(tally.values().sum::<i64>(), 4);
+    assert_eq!((tally[&entries[0]], tally[&entries[2]], tally[&entries[5]]), (1, 0, 1));
+    let (recounted, receipts) = recount_ledger(&app, round).await;
+    assert_eq!(recounted, tally.into_iter().filter(|(_, n)| *n > 0).collect());
+    assert!(receipts.contains(&receipt));
+    assert_eq!(
+        app.get(format!("/api/v1/rounds/{round}/ledger"), token).await.status,
+        StatusCode::FORBIDDEN,
+        "until published"
+    );
+}
+
+fn created(res: &crate::helpers::Response) {
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+}
+
+async fn parallel_votes_hold_the_limits(app: TestApp) {
+    let (f, round) = voting_round(&app, false).await;
+    let entries: Vec<i64> = f.nominations.keys().copied().collect();
+    let people = voters(&app, 2).await;
+    let app = Arc::new(app);
+    // One voter, 8 different entries at once, 3 votes allowed: exactly 3 count.
+    let token = people[0].1.clone();
+    let tasks: Vec<_> = entries[..8]
+        .iter()
+        .map(|&e| {
+            let (app, token) = (app.clone(), token.clone());
+            tokio::spawn(async move { vote(&app, round, &token, e, None).await.status })
+        })
+        .collect();
+    let mut statuses = vec![];
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 3, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT));
+    // Another voter: one entry 4 times at once with one Idempotency-Key (all
+    // get the one receipt), another 4 times without a key (one vote counts).
+    let token = people[1].1.clone();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (app, token) = (app.clone(), token.clone());
+            let (e, key) = if i < 4 { (entries[0], Some("same-key")) } else { (entries[1], None) };
+            tokio::spawn(async move {
+                let res = vote(&app, round, &token, e, key).await;
+                (key.is_some(), res.status, res.body["receipt"].as_str().map(str::to_owned))
+            })
+        })
+        .collect();
+    let (mut keyed, mut unkeyed) = (BTreeSet::new(), vec![]);
+    for t in tasks {
+        match t.await.unwrap() {
+            (true, status, receipt) => {
+                assert_eq!(status, StatusCode::CREATED, "a retry with the key gets the receipt");
+                keyed.extend(receipt);
+            }
+            (false, status, _) => unkeyed.push(status),
+        }
+    }
+    assert_eq!(keyed.len(), 1, "one vote, one receipt, however many retries");
+    assert_eq!(unkeyed.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{unkeyed:?}");
+    ok(&app.post(format!("/api/v1/rounds/{round}/close"), app.admin(), json!({})).await);
+    let tally = tallies(&app, round).await;
+    assert_eq!(tally.values().sum::<i64>(), 5);
+    assert_eq!(withdraw(&app, round, &token, entries[0]).await, StatusCode::CONFLICT);
+}
+
+async fn concurrent_voters_match_the_oracle(app: TestApp) {
+    let (f, round) = voting_round(&app, true).await;
+    let entries: Vec<i64> = f.nominations.keys().copied().collect();
+    let people = voters(&app, 24).await;
+    let app = Arc::new(app);
+    // Each voter runs a little script concurrently with the others: votes,
+    // retries with the same key, duplicates, withdrawals; the oracle keeps
+    // what the answers acknowledged.
+    let tasks: Vec<_> = people
+        .iter()
+        .enumerate()
+        .map(|(v, (voter, token))| {
+            let (app, token, entries, voter) = (app.clone(), token.clone(), entries.clone(), *voter);
+            tokio::spawn(async move {
+                let mut mine: BTreeSet<i64> = BTreeSet::new();
+                for step in 0..8usize {
+                    let e = entries[(v * 5 + step * 7) % entries.len()];
+                    match (v + step) % 4 {
+                        3 if !mine.is_empty() => {
+                            let gone = *mine.iter().next().unwrap();
+                            if withdraw(&app, round, &token, gone).await == StatusCode::NO_CONTENT {
+                                mine.remove(&gone);
+                            }
+                        }
+                        _ => {
+                            let key = format!("v{voter}-s{step}");
+                            let first = vote(&app, round, &token, e, Some(&key)).await;
+                            let retry = vote(&app, round, &token, e, Some(&key)).await;
+                            if first.status == StatusCode::CREATED {
+                                assert_eq!(first.body["receipt"], retry.body["receipt"]);
+                                mine.insert(e);
+                            } else {
+                                assert_eq!(first.status, StatusCode::CONFLICT, "{}", first.body);
+                            }
+                        }
+                    }
+                }
+                mine
+            })
+        })
+        .collect();
+    let mut oracle: BTreeMap<i64, i64> = BTreeMap::new();
+    for t in tasks {
+        let mine = t.await.unwrap();
+        assert!(mine.len() <= 3);
+        for e in mine {
+            *oracle.entry(e).or_insert(0) += 1;
+        }
+    }
+    ok(&app.post(format!("/api/v1/rounds/{round}/close"), app.admin(), json!({})).await);
+    let tally: BTreeMap<i64, i64> = tallies(&app, round).await.into_iter().filter(|(_, n)| *n > 0).collect();
+    assert_eq!(tally, oracle, "the tally is exactly what was acknowledged");
+    let (recounted, _) = recount_ledger(&app, round).await;
+    assert_eq!(recounted, tally, "the ledger recounts to the tally");
+    assert!(oracle.values().sum::<i64>() > 20, "the script did vote: {oracle:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn votes_are_rate_limited_per_account() {
+    let (db, url) = TestDb::sqlite();
+    let app = TestApp::start(db, url, |s| s.votes.vote_rate_account = 2).await;
+    let (f, round) = voting_round(&app, false).await;
+    let entries: Vec<i64> = f.nominations.keys().copied().collect();
+    let (_, token) = &voters(&app, 1).await[0];
+    for e in &entries[..2] {
+        assert_eq!(vote(&app, round, token, *e, None).await.status, StatusCode::CREATED);
+    }
+    let limited = vote(&app, round, token, entries[2], None).await;
+    assert_eq!((limited.status, limited.code()), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));
+    let retry_after: u64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after));
+}
