@@ -83,7 +83,7 @@ def wrk(url, seconds, connections=32, headers=(), script=None):
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
     return {"rps": rps, "p99_ms": p99_ms, "non2xx": int(non2xx.group(1)) if non2xx else 0,
-            "errors": errors.group(1) if errors else "none"}
+            "errors": errors.group(1) if errors else "none", "raw": out}
 
 
 async def one_login(body):

@@ -5,7 +5,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -52,7 +52,7 @@ impl VoteGate {
 
     /// 429 with Retry-After when the account or the address is over its rate.
     fn admit(&self, account: i64, ip: &str) -> AppResult<()> {
-        let now = DefaultClock::default().now();
+        let now = self.per_account.clock().now();
         let waits = [
             self.per_account.check_key(&account).err().map(|n| n.wait_time_from(now)),
             self.per_ip.check_key(&ip.to_owned()).err().map(|n| n.wait_time_from(now)),

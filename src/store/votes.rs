@@ -84,6 +84,19 @@ struct RoundRow {
     votes_per_voter: i32,
 }
 
+impl RoundRow {
+    fn voting(&self) -> (VotingRound, i32) {
+        let round = VotingRound {
+            kind: RoundKind::parse(&self.kind).unwrap_or(RoundKind::Review),
+            status: RoundStatus::parse(&self.status).unwrap_or(RoundStatus::Closed),
+            opens_at: self.opens_at,
+            closes_at: self.closes_at,
+            allow_withdrawal: self.allow_vote_withdrawal,
+        };
+        (round, self.votes_per_voter)
+    }
+}
+
 fn voting_round(conn: &mut DbConn, round_id: i64) -> Result<(VotingRound, i64, i32), VoteError> {
     let row: RoundRow = rounds::table
         .find(round_id)
@@ -99,102 +112,132 @@ fn voting_round(conn: &mut DbConn, round_id: i64) -> Result<(VotingRound, i64, i
         .first(conn)
         .optional()?
         .ok_or(Refusal::NoSuchEntry)?;
-    let round = VotingRound {
-        kind: RoundKind::parse(&row.kind).unwrap_or(RoundKind::Review),
-        status: RoundStatus::parse(&row.status).unwrap_or(RoundStatus::Closed),
-        opens_at: row.opens_at,
-        closes_at: row.closes_at,
-        allow_withdrawal: row.allow_vote_withdrawal,
-    };
-    Ok((round, row.campaign_id, row.votes_per_voter))
+    let (round, limit) = row.voting();
+    Ok((round, row.campaign_id, limit))
+}
+
+/// The body of `cast`, written once and compiled for each backend's connection.
+macro_rules! cast_on {
+    ($conn:expr, $cast:expr, $now:expr, $lock:path) => {{
+        let (conn, cast, now) = ($conn, $cast, $now);
+        let row: RoundRow = rounds::table
+            .find(cast.round_id)
+            .select((
+                rounds::campaign_id,
+                rounds::kind,
+                rounds::status,
+                rounds::opens_at,
+                rounds::closes_at,
+                rounds::allow_vote_withdrawal,
+                rounds::votes_per_voter,
+            ))
+            .first(conn)
+            .optional()?
+            .ok_or(Refusal::NoSuchEntry)?;
+        $lock(conn, row.campaign_id)?;
+        let (round, limit) = row.voting();
+        if let Some(key) = &cast.idempotency_key {
+            let earlier: Option<(i64, i64, String)> = vote_requests::table
+                .find((cast.voter_id, key))
+                .select((vote_requests::round_id, vote_requests::nomination_id, vote_requests::receipt))
+                .first(conn)
+                .optional()?;
+            if let Some((round_id, nomination_id, receipt)) = earlier {
+                if (round_id, nomination_id) != (cast.round_id, cast.nomination_id) {
+                    return Err(Refusal::KeyReused.into());
+                }
+                return Ok(Receipt { round_id, nomination_id, receipt, replayed: true });
+            }
+        }
+        rules::check_round(&round, now)?;
+        let entry = entries::table
+            .inner_join(nominations::table)
+            .filter(entries::round_id.eq(cast.round_id))
+            .filter(entries::nomination_id.eq(cast.nomination_id))
+            .select((nominations::nominee_id, nominations::status))
+            .first::<(i64, String)>(conn)
+            .optional()?
+            .map(|(nominee_id, status)| rules::Ballot {
+                nominee_id,
+                still_submitted: status == NominationStatus::Submitted.as_str(),
+            });
+        rules::check_entry(entry, cast.voter_id)?;
+        let receipt = rules::new_receipt();
+        // The primary key refuses a second vote for the same entry.
+        let inserted = diesel::insert_into(votes::table)
+            .values((
+                votes::round_id.eq(cast.round_id),
+                votes::nomination_id.eq(cast.nomination_id),
+                votes::voter_id.eq(cast.voter_id),
+                votes::receipt.eq(&receipt),
+                votes::voter_branch_id.eq(cast.voter_branch_id),
+                votes::ip.eq(&cast.ip),
+                votes::minute.eq(rules::minute_of(now)),
+                votes::created_at.eq(now),
+            ))
+            .execute(conn);
+        match inserted {
+            Err(e) if db::is_unique_violation(&e) => return Err(Refusal::AlreadyVoted.into()),
+            other => other?,
+        };
+        // Takes one of the voter's votes, only while one is left.
+        diesel::insert_into(ballots::table)
+            .values((ballots::round_id.eq(cast.round_id), ballots::voter_id.eq(cast.voter_id), ballots::used.eq(0)))
+            .on_conflict_do_nothing()
+            .execute(conn)?;
+        let took = diesel::update(ballots::table.find((cast.round_id, cast.voter_id)).filter(ballots::used.lt(limit)))
+            .set(ballots::used.eq(ballots::used + 1))
+            .execute(conn)?;
+        if took == 0 {
+            return Err(Refusal::NoVotesLeft.into());
+        }
+        diesel::update(entries::table.find((cast.round_id, cast.nomination_id)))
+            .set(entries::votes.eq(entries::votes + 1))
+            .execute(conn)?;
+        if let Some(key) = &cast.idempotency_key {
+            diesel::insert_into(vote_requests::table)
+                .values((
+                    vote_requests::voter_id.eq(cast.voter_id),
+                    vote_requests::idempotency_key.eq(key),
+                    vote_requests::round_id.eq(cast.round_id),
+                    vote_requests::nomination_id.eq(cast.nomination_id),
+                    vote_requests::receipt.eq(&receipt),
+                    vote_requests::created_at.eq(now),
+                ))
+                .execute(conn)?;
+        }
+        Ok(Receipt { round_id: cast.round_id, nomination_id: cast.nomination_id, receipt, replayed: false })
+    }};
 }
 
 /// Records one vote. Call it inside a write transaction (or a savepoint):
 /// on an error the caller rolls back, so nothing of a refused vote remains.
 /// The database has the last word: one vote per voter and entry is the
 /// primary key, and the per-voter limit a conditional update.
+///
+/// It runs on the backend's own connection type, where diesel keeps every
+/// statement prepared: a vote is a handful of cached statements.
 pub fn cast(conn: &mut DbConn, cast: &Cast, now: NaiveDateTime) -> Result<Receipt, VoteError> {
-    let (round, campaign_id, limit) = voting_round(conn, cast.round_id)?;
-    // Shared: votes run side by side; a close waits for them, then refuses later ones.
-    db::lock_resource(conn, db::LockSpace::Campaign, campaign_id, true)?;
-    if let Some(key) = &cast.idempotency_key {
-        let earlier: Option<(i64, i64, String)> = vote_requests::table
-            .find((cast.voter_id, key))
-            .select((vote_requests::round_id, vote_requests::nomination_id, vote_requests::receipt))
-            .first(conn)
-            .optional()?;
-        if let Some((round_id, nomination_id, receipt)) = earlier {
-            if (round_id, nomination_id) != (cast.round_id, cast.nomination_id) {
-                return Err(Refusal::KeyReused.into());
-            }
-            return Ok(Receipt { round_id, nomination_id, receipt, replayed: true });
-        }
+    match conn {
+        DbConn::Sqlite(c) => cast_on!(c, cast, now, no_lock),
+        DbConn::Pg(c) => cast_on!(c, cast, now, pg_share_campaign),
     }
-    rules::check_round(&round, now)?;
-    let entry = entries::table
-        .inner_join(nominations::table)
-        .filter(entries::round_id.eq(cast.round_id))
-        .filter(entries::nomination_id.eq(cast.nomination_id))
-        .select((nominations::nominee_id, nominations::status))
-        .first::<(i64, String)>(conn)
-        .optional()?
-        .map(|(nominee_id, status)| rules::Ballot {
-            nominee_id,
-            still_submitted: status == NominationStatus::Submitted.as_str(),
-        });
-    rules::check_entry(entry, cast.voter_id)?;
-    let voted: i64 =
-        votes::table.find((cast.round_id, cast.voter_id, cast.nomination_id)).count().get_result(conn)?;
-    if voted > 0 {
-        return Err(Refusal::AlreadyVoted.into());
-    }
-    diesel::sql_query(
-        "INSERT INTO ballots (round_id, voter_id, used) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING",
-    )
-    .bind::<diesel::sql_types::BigInt, _>(cast.round_id)
-    .bind::<diesel::sql_types::BigInt, _>(cast.voter_id)
-    .execute(conn)?;
-    let took =
-        diesel::update(ballots::table.find((cast.round_id, cast.voter_id)).filter(ballots::used.lt(limit)))
-            .set(ballots::used.eq(ballots::used + 1))
-            .execute(conn)?;
-    if took == 0 {
-        return Err(Refusal::NoVotesLeft.into());
-    }
-    let receipt = rules::new_receipt();
-    let inserted = diesel::insert_into(votes::table)
-        .values((
-            votes::round_id.eq(cast.round_id),
-            votes::nomination_id.eq(cast.nomination_id),
-            votes::voter_id.eq(cast.voter_id),
-            votes::receipt.eq(&receipt),
-            votes::voter_branch_id.eq(cast.voter_branch_id),
-            votes::ip.eq(&cast.ip),
-            votes::minute.eq(rules::minute_of(now)),
-            votes::created_at.eq(now),
-        ))
-        .execute(conn);
-    match inserted {
-        Err(e) if db::is_unique_violation(&e) => return Err(Refusal::AlreadyVoted.into()),
-        other => other?,
-    };
-    diesel::update(entries::table.find((cast.round_id, cast.nomination_id)))
-        .set(entries::votes.eq(entries::votes + 1))
-        .execute(conn)?;
-    if let Some(key) = &cast.idempotency_key {
-        diesel::insert_into(vote_requests::table)
-            .values((
-                vote_requests::voter_id.eq(cast.voter_id),
-                vote_requests::idempotency_key.eq(key),
-                vote_requests::round_id.eq(cast.round_id),
-                vote_requests::nomination_id.eq(cast.nomination_id),
-                vote_requests::receipt.eq(&receipt),
-                vote_requests::created_at.eq(now),
-            ))
-            .execute(conn)?;
-    }
-    Ok(Receipt { round_id: cast.round_id, nomination_id: cast.nomination_id, receipt, replayed: false })
 }
+
+fn no_lock(_: &mut diesel::SqliteConnection, _: i64) -> QueryResult<()> {
+    // SQLite's write lock (BEGIN IMMEDIATE) already keeps a close out.
+    Ok(())
+}
+
+/// Shared: votes run side by side; a close waits for them, then refuses later ones.
+fn pg_share_campaign(conn: &mut diesel::PgConnection, campaign_id: i64) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock_shared($1, $2)")
+        .bind::<diesel::sql_types::Integer, _>(db::LockSpace::Campaign as i32)
+        .bind::<diesel::sql_types::Integer, _>(campaign_id as i32)
+        .execute(conn)?;
+    Ok(())
+}
+
 
 /// The receipt an Idempotency-Key already got for this same vote, if any.
 pub fn replay(conn: &mut DbConn, cast: &Cast) -> QueryResult<Option<Receipt>> {

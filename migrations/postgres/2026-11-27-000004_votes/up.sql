@@ -6,17 +6,17 @@ CREATE TABLE votes (
     round_id BIGINT NOT NULL,
     nomination_id BIGINT NOT NULL,
     voter_id BIGINT NOT NULL REFERENCES users (id),
-    receipt TEXT NOT NULL UNIQUE,
+    receipt TEXT NOT NULL,
     voter_branch_id BIGINT,
     ip TEXT NOT NULL,
     minute BIGINT NOT NULL,
     created_at TIMESTAMP NOT NULL,
     -- One vote per voter and entry.
     PRIMARY KEY (round_id, voter_id, nomination_id),
+    -- The ledger, in receipt order.
+    UNIQUE (round_id, receipt),
     FOREIGN KEY (round_id, nomination_id) REFERENCES entries (round_id, nomination_id)
 );
-CREATE INDEX votes_round_receipt ON votes (round_id, receipt);
-CREATE INDEX votes_round_minute ON votes (round_id, minute);
 
 -- Votes a voter has used in a round: the per-voter limit is a conditional
 -- update of this row (used < votes_per_voter), so the database refuses extras.

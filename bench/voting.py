@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Vote storm benchmark (issue 5).
+
+A vote round over 400 entries (200 branches x 2 submitted nominations),
+5 votes per voter, and N voters (50,000 by default) imported by the CLI.
+Client apps hold access tokens; here they are minted with the bench's own
+signing key (the same HS256 the service issues). wrk then sends distinct
+votes (every request a new voter/entry pair) on loopback, and /healthz is
+measured with the same settings in the same run. Afterwards the round is
+closed and the tally compared with the number of 201 answers: every
+acknowledged vote must be counted. On PostgreSQL the baseline is pgbench
+inserting single rows into a two-column table on the same server.
+
+Usage: python3 bench/voting.py [--backends sqlite,postgres] [--employees 50000] [--seconds 10]
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import foundation as f  # noqa: E402
+
+VOTES_PER_VOTER = 5
+PER_BRANCH = 2
+CONNECTIONS = 64
+
+VOTE_SCRIPT = r"""
+local tokens, entries = {}, {}
+for line in io.lines("%(tokens)s") do table.insert(tokens, line) end
+for line in io.lines("%(entries)s") do table.insert(entries, tonumber(line)) end
+local threads = {}
+local counter = 1
+function setup(thread)
+  thread:set("id", counter)
+  table.insert(threads, thread)
+  counter = counter + 1
+end
+function init(args)
+  k = id - 1
+  step = %(threads)d
+  created, other = 0, 0
+end
+request = function()
+  -- Voter by voter: each casts their votes one after another, as an app would.
+  local voter = math.floor(k / %(votes)d) %% #tokens
+  local vote_no = k %% %(votes)d
+  local entry = entries[((voter * 7 + vote_no) %% #entries) + 1]
+  k = k + step
+  return wrk.format("POST", "/api/v1/rounds/%(round)d/votes",
+    {["Authorization"] = "Bearer " .. tokens[voter + 1], ["Content-Type"] = "application/json"},
+    '{"nomination_id":' .. entry .. '}')
+end
+response = function(status, headers, body)
+  if status == 201 then created = created + 1 else other = other + 1 end
+end
+done = function(summary, latency, requests)
+  local c, o = 0, 0
+  for _, t in ipairs(threads) do c = c + t:get("created"); o = o + t:get("other") end
+  io.write(string.format("VOTES created=%%d other=%%d\n", c, o))
+end
+"""
+
+
+def b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def mint(user_id, branch):
+    now = int(time.time())
+    header = b64(json.dumps({"typ": "JWT", "alg": "HS256"}).encode())
+    claims = b64(json.dumps({"sub": str(user_id), "roles": ["employee"], "branch": branch, "iat": now,
+                             "exp": now + 3600, "jti": os.urandom(8).hex(), "tv": 0}).encode())
+    signature = b64(hmac.new(f.SECRET.encode(), f"{header}.{claims}".encode(), hashlib.sha256).digest())
+    return f"{header}.{claims}.{signature}"
+
+
+def pgbench_insert(server_url, seconds, workdir):
+    name = f"awards_pgbench_{os.getpid()}"
+    subprocess.run(["psql", f"{server_url}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
+    try:
+        subprocess.run(["psql", f"{server_url}/{name}", "-qc", "CREATE TABLE t (a BIGINT, b TIMESTAMP)"], check=True)
+        script = os.path.join(workdir, "insert.sql")
+        with open(script, "w") as out:
+            out.write("INSERT INTO t (a, b) VALUES (:client_id, now());\n")
+        out = subprocess.run(["pgbench", "-n", "-c", "16", "-j", "2", "-T", str(seconds), "-f", script, f"{server_url}/{name}"],
+                             capture_output=True, text=True, check=True).stdout
+        return float(re.search(r"tps = ([\d.]+)", out).group(1))
+    finally:
+        subprocess.run(["psql", f"{server_url}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"])
+
+
+def run_backend(backend, args, workdir):
+    env, url, cleanup = f.database_env(backend, workdir)
+    # Generous limits: every request comes from 127.0.0.1.
+    env.update(AWARDS_VOTE_RATE_IP="10000000", AWARDS_VOTE_RATE_ACCOUNT="600")
+    with f.Server(env, workdir, backend) as server:
+        token = server.admin_token()
+        codes = f.create_org(token)
+        staff = os.path.join(workdir, f"staff-{backend}.csv")
+        f.make_csv(staff, args.employees, codes)
+        f.timed([f.BIN, "import-employees", staff, "--codes-out", os.path.join(workdir, f"codes-{backend}.csv")], env)
+        users, page = [], 1
+        while True:
+            out = f.request("GET", f"/api/v1/users?per_page=500&page={page}", token)
+            users += [u for u in out["items"] if u["employee_no"].startswith("E")]
+            if page * 500 >= out["total"]:
+                break
+            page += 1
+        now = datetime.now(timezone.utc)
+        campaign = f.request("POST", "/api/v1/campaigns", token, {
+            "name": "2026 最美消保人", "nominations_per_branch": PER_BRANCH, "winners_target": 310,
+            "nomination_opens_at": (now - timedelta(hours=1)).isoformat(),
+            "nomination_closes_at": (now + timedelta(days=1)).isoformat()})
+        cid = campaign["id"]
+        f.request("PATCH", f"/api/v1/campaigns/{cid}", token, {"status": "nominating"})
+        by_branch = {}
+        for u in users:
+            by_branch.setdefault(u["branch_id"], []).append(u)
+        nominees = set()
+        for branch_users in by_branch.values():
+            for u in branch_users[:PER_BRANCH]:
+                n = f.request("POST", f"/api/v1/campaigns/{cid}/nominations", token, {
+                    "nominee_id": u["id"], "title": "守护客户的钱袋子", "summary": "识破电信诈骗，挽回损失。", "story": "她在柜台前坚持了三个小时。"})
+                f.request("POST", f"/api/v1/nominations/{n['id']}/submit", token, {})
+                nominees.add(u["id"])
+        f.request("PATCH", f"/api/v1/campaigns/{cid}", token, {"status": "screening"})
+        round_ = f.request("POST", f"/api/v1/campaigns/{cid}/rounds", token, {
+            "name": "员工投票", "kind": "vote", "votes_per_voter": VOTES_PER_VOTER, "advance": {"rule": "top_n", "n": 310}})
+        rid = round_["id"]
+        opened = f.request("POST", f"/api/v1/rounds/{rid}/open", token, {})
+        entries = [c["nomination_id"] for c in f.request("GET", f"/api/v1/rounds/{rid}/ballot?per_page=500", token)["candidates"]["items"]]
+        assert len(entries) == opened["entries"], (len(entries), opened["entries"])
+        tokens_path = os.path.join(workdir, f"tokens-{backend}.txt")
+        entries_path = os.path.join(workdir, f"entries-{backend}.txt")
+        with open(tokens_path, "w") as out:
+            for u in users:
+                if u["id"] not in nominees:  # nobody votes for themselves; simplest to leave nominees out
+                    out.write(mint(u["id"], u["branch_id"]) + "\n")
+        with open(entries_path, "w") as out:
+            out.write("\n".join(map(str, entries)) + "\n")
+        script = os.path.join(workdir, f"vote-{backend}.lua")
+        with open(script, "w") as out:
+            out.write(VOTE_SCRIPT % {"tokens": tokens_path, "entries": entries_path, "round": rid,
+                                     "threads": 2, "votes": VOTES_PER_VOTER})
+        healthz = f.wrk(f.BASE + "/healthz", args.seconds, connections=CONNECTIONS)
+        storm = f.wrk(f.BASE + "/", args.seconds, connections=CONNECTIONS, script=script)
+        f.request("POST", f"/api/v1/rounds/{rid}/close", token, {})
+        results = f.request("GET", f"/api/v1/rounds/{rid}/results?per_page=500", token)
+        counted = sum(i["vote_count"] for i in results["items"])
+        ledger = f.request("GET", f"/api/v1/rounds/{rid}/ledger?per_page=1", token)["total"]
+    pgbench = pgbench_insert(url.rsplit("/", 1)[0], args.seconds, workdir) if backend == "postgres" else None
+    cleanup()
+    return {"healthz": healthz, "storm": storm, "counted": counted, "ledger": ledger, "pgbench_tps": pgbench,
+            "voters": len(users) - len(nominees), "entries": len(entries)}
+
+
+def main():
+    args = f.prepare()
+    rows = []
+    with tempfile.TemporaryDirectory() as workdir:
+        for backend in args.backends.split(","):
+            r = run_backend(backend, args, workdir)
+            print(json.dumps(r, indent=1), file=sys.stderr)
+            s, h = r["storm"], r["healthz"]
+            created = int(re.search(r"created=(\d+)", s["raw"]).group(1))
+            other = int(re.search(r"other=(\d+)", s["raw"]).group(1))
+            rows.append((backend, f"GET /healthz (wrk -t2 -c{CONNECTIONS})", f"{h['rps']:,.0f} req/s, p99 {h['p99_ms']:.2f} ms", "baseline"))
+            target = "≥ 0.5 × healthz, p99 ≤ 25 ms" if backend == "sqlite" else "≥ 0.8 × pgbench"
+            ratio = f"{s['rps'] / h['rps']:.2f} × healthz"
+            if r["pgbench_tps"]:
+                rows.append((backend, "pgbench single-row INSERT (-c16 -j2)", f"{r['pgbench_tps']:,.0f} tps", "baseline"))
+                ratio += f", {s['rps'] / r['pgbench_tps']:.2f} × pgbench"
+            rows.append((backend, f"POST /rounds/{{id}}/votes, distinct votes ({r['voters']:,} voters × {VOTES_PER_VOTER}, {r['entries']} entries; wrk -t2 -c{CONNECTIONS})",
+                         f"{s['rps']:,.0f} req/s, p99 {s['p99_ms']:.2f} ms, {ratio}; 201: {created:,}, other: {other:,}", target))
+            rows.append((backend, "acknowledged votes counted (tally / ledger)", f"{r['counted']:,} / {r['ledger']:,} of {created:,}", "all"))
+    print("\n| backend | measure | result | target |\n|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
