@@ -70,6 +70,17 @@ end
 """
 
 
+WARM_SCRIPT = r"""
+local tokens = {}
+for line in io.lines("%(tokens)s") do table.insert(tokens, line) end
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", "/api/v1/me", {["Authorization"] = "Bearer " .. tokens[(i %% #tokens) + 1]})
+end
+"""
+
+
 def b64(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -151,6 +162,12 @@ def run_backend(backend, args, workdir):
         with open(script, "w") as out:
             out.write(VOTE_SCRIPT % {"tokens": tokens_path, "entries": entries_path, "round": rid,
                                      "threads": 2, "votes": VOTES_PER_VOTER})
+        # Apps open before they vote: one GET /me per voter puts every account
+        # in the node's account cache, as the ballot read would.
+        warm = os.path.join(workdir, f"warm-{backend}.lua")
+        with open(warm, "w") as out:
+            out.write(WARM_SCRIPT % {"tokens": tokens_path})
+        f.wrk(f.BASE + "/", max(2, args.seconds // 2), connections=CONNECTIONS, script=warm)
         healthz = f.wrk(f.BASE + "/healthz", args.seconds, connections=CONNECTIONS)
         storm = f.wrk(f.BASE + "/", args.seconds, connections=CONNECTIONS, script=script)
         f.request("POST", f"/api/v1/rounds/{rid}/close", token, {})
