@@ -182,12 +182,18 @@ macro_rules! cast_on {
         };
         // Takes one of the voter's votes, only while one is left.
         diesel::insert_into(ballots::table)
-            .values((ballots::round_id.eq(cast.round_id), ballots::voter_id.eq(cast.voter_id), ballots::used.eq(0)))
+            .values((
+                ballots::round_id.eq(cast.round_id),
+                ballots::voter_id.eq(cast.voter_id),
+                ballots::used.eq(0),
+            ))
             .on_conflict_do_nothing()
             .execute(conn)?;
-        let took = diesel::update(ballots::table.find((cast.round_id, cast.voter_id)).filter(ballots::used.lt(limit)))
-            .set(ballots::used.eq(ballots::used + 1))
-            .execute(conn)?;
+        let took = diesel::update(
+            ballots::table.find((cast.round_id, cast.voter_id)).filter(ballots::used.lt(limit)),
+        )
+        .set(ballots::used.eq(ballots::used + 1))
+        .execute(conn)?;
         if took == 0 {
             return Err(Refusal::NoVotesLeft.into());
         }
@@ -237,7 +243,6 @@ fn pg_share_campaign(conn: &mut diesel::PgConnection, campaign_id: i64) -> Query
         .execute(conn)?;
     Ok(())
 }
-
 
 /// The receipt an Idempotency-Key already got for this same vote, if any.
 pub fn replay(conn: &mut DbConn, cast: &Cast) -> QueryResult<Option<Receipt>> {
