@@ -214,6 +214,7 @@ diesel::table! {
         round_id -> BigInt,
         voter_id -> BigInt,
         used -> Integer,
+        max_votes -> Integer,
     }
 }
 

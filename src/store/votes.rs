@@ -116,104 +116,105 @@ fn voting_round(conn: &mut DbConn, round_id: i64) -> Result<(VotingRound, i64, i
     Ok((round, row.campaign_id, limit))
 }
 
-/// The body of `cast`, written once and compiled for each backend's connection.
-macro_rules! cast_on {
-    ($conn:expr, $cast:expr, $now:expr, $lock:path) => {{
-        let (conn, cast, now) = ($conn, $cast, $now);
-        let row: RoundRow = rounds::table
-            .find(cast.round_id)
-            .select((
-                rounds::campaign_id,
-                rounds::kind,
-                rounds::status,
-                rounds::opens_at,
-                rounds::closes_at,
-                rounds::allow_vote_withdrawal,
-                rounds::votes_per_voter,
-            ))
+/// SQLite, on the vote writer's connection (inside its batch transaction and
+/// a savepoint per vote): a handful of statements that diesel keeps prepared.
+fn cast_sqlite(
+    conn: &mut diesel::SqliteConnection,
+    cast: &Cast,
+    now: NaiveDateTime,
+) -> Result<Receipt, VoteError> {
+    let row: RoundRow = rounds::table
+        .find(cast.round_id)
+        .select((
+            rounds::campaign_id,
+            rounds::kind,
+            rounds::status,
+            rounds::opens_at,
+            rounds::closes_at,
+            rounds::allow_vote_withdrawal,
+            rounds::votes_per_voter,
+        ))
+        .first(conn)
+        .optional()?
+        .ok_or(Refusal::NoSuchEntry)?;
+    let (round, limit) = row.voting();
+    if let Some(key) = &cast.idempotency_key {
+        let earlier: Option<(i64, i64, String)> = vote_requests::table
+            .find((cast.voter_id, key))
+            .select((vote_requests::round_id, vote_requests::nomination_id, vote_requests::receipt))
             .first(conn)
-            .optional()?
-            .ok_or(Refusal::NoSuchEntry)?;
-        $lock(conn, row.campaign_id)?;
-        let (round, limit) = row.voting();
-        if let Some(key) = &cast.idempotency_key {
-            let earlier: Option<(i64, i64, String)> = vote_requests::table
-                .find((cast.voter_id, key))
-                .select((vote_requests::round_id, vote_requests::nomination_id, vote_requests::receipt))
-                .first(conn)
-                .optional()?;
-            if let Some((round_id, nomination_id, receipt)) = earlier {
-                if (round_id, nomination_id) != (cast.round_id, cast.nomination_id) {
-                    return Err(Refusal::KeyReused.into());
-                }
-                return Ok(Receipt { round_id, nomination_id, receipt, replayed: true });
+            .optional()?;
+        if let Some((round_id, nomination_id, receipt)) = earlier {
+            if (round_id, nomination_id) != (cast.round_id, cast.nomination_id) {
+                return Err(Refusal::KeyReused.into());
             }
+            return Ok(Receipt { round_id, nomination_id, receipt, replayed: true });
         }
-        rules::check_round(&round, now)?;
-        let entry = entries::table
-            .inner_join(nominations::table)
-            .filter(entries::round_id.eq(cast.round_id))
-            .filter(entries::nomination_id.eq(cast.nomination_id))
-            .select((nominations::nominee_id, nominations::status))
-            .first::<(i64, String)>(conn)
-            .optional()?
-            .map(|(nominee_id, status)| rules::Ballot {
-                nominee_id,
-                still_submitted: status == NominationStatus::Submitted.as_str(),
-            });
-        rules::check_entry(entry, cast.voter_id)?;
-        let receipt = rules::new_receipt();
-        // The primary key refuses a second vote for the same entry.
-        let inserted = diesel::insert_into(votes::table)
-            .values((
-                votes::round_id.eq(cast.round_id),
-                votes::nomination_id.eq(cast.nomination_id),
-                votes::voter_id.eq(cast.voter_id),
-                votes::receipt.eq(&receipt),
-                votes::voter_branch_id.eq(cast.voter_branch_id),
-                votes::ip.eq(&cast.ip),
-                votes::minute.eq(rules::minute_of(now)),
-                votes::created_at.eq(now),
-            ))
-            .execute(conn);
-        match inserted {
-            Err(e) if db::is_unique_violation(&e) => return Err(Refusal::AlreadyVoted.into()),
-            other => other?,
-        };
-        // Takes one of the voter's votes, only while one is left.
-        diesel::insert_into(ballots::table)
-            .values((
-                ballots::round_id.eq(cast.round_id),
-                ballots::voter_id.eq(cast.voter_id),
-                ballots::used.eq(0),
-            ))
-            .on_conflict_do_nothing()
-            .execute(conn)?;
-        let took = diesel::update(
-            ballots::table.find((cast.round_id, cast.voter_id)).filter(ballots::used.lt(limit)),
-        )
-        .set(ballots::used.eq(ballots::used + 1))
+    }
+    rules::check_round(&round, now)?;
+    let entry = entries::table
+        .inner_join(nominations::table)
+        .filter(entries::round_id.eq(cast.round_id))
+        .filter(entries::nomination_id.eq(cast.nomination_id))
+        .select((nominations::nominee_id, nominations::status))
+        .first::<(i64, String)>(conn)
+        .optional()?
+        .map(|(nominee_id, status)| rules::Ballot {
+            nominee_id,
+            still_submitted: status == NominationStatus::Submitted.as_str(),
+        });
+    rules::check_entry(entry, cast.voter_id)?;
+    let receipt = rules::new_receipt();
+    // The primary key refuses a second vote for the same entry.
+    let inserted = diesel::insert_into(votes::table)
+        .values((
+            votes::round_id.eq(cast.round_id),
+            votes::nomination_id.eq(cast.nomination_id),
+            votes::voter_id.eq(cast.voter_id),
+            votes::receipt.eq(&receipt),
+            votes::voter_branch_id.eq(cast.voter_branch_id),
+            votes::ip.eq(&cast.ip),
+            votes::minute.eq(rules::minute_of(now)),
+            votes::created_at.eq(now),
+        ))
+        .execute(conn);
+    match inserted {
+        Err(e) if db::is_unique_violation(&e) => return Err(Refusal::AlreadyVoted.into()),
+        other => other?,
+    };
+    // Takes one of the voter's votes, only while one is left.
+    diesel::insert_into(ballots::table)
+        .values((
+            ballots::round_id.eq(cast.round_id),
+            ballots::voter_id.eq(cast.voter_id),
+            ballots::used.eq(0),
+            ballots::max_votes.eq(limit),
+        ))
+        .on_conflict_do_nothing()
         .execute(conn)?;
-        if took == 0 {
-            return Err(Refusal::NoVotesLeft.into());
-        }
-        diesel::update(entries::table.find((cast.round_id, cast.nomination_id)))
-            .set(entries::votes.eq(entries::votes + 1))
+    let took =
+        diesel::update(ballots::table.find((cast.round_id, cast.voter_id)).filter(ballots::used.lt(limit)))
+            .set(ballots::used.eq(ballots::used + 1))
             .execute(conn)?;
-        if let Some(key) = &cast.idempotency_key {
-            diesel::insert_into(vote_requests::table)
-                .values((
-                    vote_requests::voter_id.eq(cast.voter_id),
-                    vote_requests::idempotency_key.eq(key),
-                    vote_requests::round_id.eq(cast.round_id),
-                    vote_requests::nomination_id.eq(cast.nomination_id),
-                    vote_requests::receipt.eq(&receipt),
-                    vote_requests::created_at.eq(now),
-                ))
-                .execute(conn)?;
-        }
-        Ok(Receipt { round_id: cast.round_id, nomination_id: cast.nomination_id, receipt, replayed: false })
-    }};
+    if took == 0 {
+        return Err(Refusal::NoVotesLeft.into());
+    }
+    diesel::update(entries::table.find((cast.round_id, cast.nomination_id)))
+        .set(entries::votes.eq(entries::votes + 1))
+        .execute(conn)?;
+    if let Some(key) = &cast.idempotency_key {
+        diesel::insert_into(vote_requests::table)
+            .values((
+                vote_requests::voter_id.eq(cast.voter_id),
+                vote_requests::idempotency_key.eq(key),
+                vote_requests::round_id.eq(cast.round_id),
+                vote_requests::nomination_id.eq(cast.nomination_id),
+                vote_requests::receipt.eq(&receipt),
+                vote_requests::created_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(Receipt { round_id: cast.round_id, nomination_id: cast.nomination_id, receipt, replayed: false })
 }
 
 /// Records one vote. Call it inside a write transaction (or a savepoint):
@@ -225,23 +226,120 @@ macro_rules! cast_on {
 /// statement prepared: a vote is a handful of cached statements.
 pub fn cast(conn: &mut DbConn, cast: &Cast, now: NaiveDateTime) -> Result<Receipt, VoteError> {
     match conn {
-        DbConn::Sqlite(c) => cast_on!(c, cast, now, no_lock),
-        DbConn::Pg(c) => cast_on!(c, cast, now, pg_share_campaign),
+        DbConn::Sqlite(c) => cast_sqlite(c, cast, now),
+        DbConn::Pg(c) => cast_pg(c, cast, now),
     }
 }
 
-fn no_lock(_: &mut diesel::SqliteConnection, _: i64) -> QueryResult<()> {
-    // SQLite's write lock (BEGIN IMMEDIATE) already keeps a close out.
-    Ok(())
+#[derive(QueryableByName)]
+struct PgTarget {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    kind: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    status: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>)]
+    opens_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>)]
+    closes_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    votes_per_voter: i32,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    nominee_id: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    nomination_status: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    earlier_receipt: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    earlier_round: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    earlier_nomination: Option<i64>,
 }
 
-/// Shared: votes run side by side; a close waits for them, then refuses later ones.
-fn pg_share_campaign(conn: &mut diesel::PgConnection, campaign_id: i64) -> QueryResult<()> {
-    diesel::sql_query("SELECT pg_advisory_xact_lock_shared($1, $2)")
-        .bind::<diesel::sql_types::Integer, _>(db::LockSpace::Campaign as i32)
-        .bind::<diesel::sql_types::Integer, _>(campaign_id as i32)
-        .execute(conn)?;
-    Ok(())
+/// PostgreSQL, one transaction per vote in two round trips: one read that
+/// also locks the round row shared (a close locks it exclusively, so it waits
+/// for votes in flight and later votes find it closed), and one statement
+/// that writes the vote, the voter's ballot, the key and the entry's counter.
+/// The database refuses what breaks a rule: the primary key a second vote
+/// for an entry, the ballot's CHECK a vote beyond the limit.
+fn cast_pg(conn: &mut diesel::PgConnection, cast: &Cast, now: NaiveDateTime) -> Result<Receipt, VoteError> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
+    let target: PgTarget = diesel::sql_query(
+        "SELECT r.kind, r.status, r.opens_at, r.closes_at, r.votes_per_voter, n.nominee_id, \
+         n.status AS nomination_status, q.receipt AS earlier_receipt, q.round_id AS earlier_round, \
+         q.nomination_id AS earlier_nomination \
+         FROM rounds r \
+         LEFT JOIN entries e ON e.round_id = r.id AND e.nomination_id = $2 \
+         LEFT JOIN nominations n ON n.id = e.nomination_id \
+         LEFT JOIN vote_requests q ON q.voter_id = $3 AND q.idempotency_key = $4 \
+         WHERE r.id = $1 FOR SHARE OF r",
+    )
+    .bind::<BigInt, _>(cast.round_id)
+    .bind::<BigInt, _>(cast.nomination_id)
+    .bind::<BigInt, _>(cast.voter_id)
+    .bind::<Nullable<Text>, _>(&cast.idempotency_key)
+    .get_result(conn)
+    .optional()?
+    .ok_or(Refusal::NoSuchEntry)?;
+    if let (Some(receipt), Some(round_id), Some(nomination_id)) =
+        (target.earlier_receipt, target.earlier_round, target.earlier_nomination)
+    {
+        if (round_id, nomination_id) != (cast.round_id, cast.nomination_id) {
+            return Err(Refusal::KeyReused.into());
+        }
+        return Ok(Receipt { round_id, nomination_id, receipt, replayed: true });
+    }
+    let round = VotingRound {
+        kind: RoundKind::parse(&target.kind).unwrap_or(RoundKind::Review),
+        status: RoundStatus::parse(&target.status).unwrap_or(RoundStatus::Closed),
+        opens_at: target.opens_at,
+        closes_at: target.closes_at,
+        allow_withdrawal: false,
+    };
+    rules::check_round(&round, now)?;
+    let entry = target.nominee_id.map(|nominee_id| rules::Ballot {
+        nominee_id,
+        still_submitted: target.nomination_status.as_deref() == Some(NominationStatus::Submitted.as_str()),
+    });
+    rules::check_entry(entry, cast.voter_id)?;
+    let receipt = rules::new_receipt();
+    let written = diesel::sql_query(
+        "WITH ballot AS ( \
+           INSERT INTO ballots (round_id, voter_id, used, max_votes) VALUES ($1, $2, 1, $3) \
+           ON CONFLICT (round_id, voter_id) DO UPDATE SET used = ballots.used + 1 RETURNING used \
+         ), vote AS ( \
+           INSERT INTO votes (round_id, nomination_id, voter_id, receipt, voter_branch_id, ip, minute, created_at) \
+           VALUES ($1, $4, $2, $5, $6, $7, $8, $9) RETURNING 1 \
+         ), request AS ( \
+           INSERT INTO vote_requests (voter_id, idempotency_key, round_id, nomination_id, receipt, created_at) \
+           SELECT $2, $10, $1, $4, $5, $9 WHERE $10 IS NOT NULL RETURNING 1 \
+         ) \
+         UPDATE entries SET votes = votes + 1 WHERE round_id = $1 AND nomination_id = $4",
+    )
+    .bind::<BigInt, _>(cast.round_id)
+    .bind::<BigInt, _>(cast.voter_id)
+    .bind::<Integer, _>(target.votes_per_voter)
+    .bind::<BigInt, _>(cast.nomination_id)
+    .bind::<Text, _>(&receipt)
+    .bind::<Nullable<BigInt>, _>(cast.voter_branch_id)
+    .bind::<Text, _>(&cast.ip)
+    .bind::<BigInt, _>(rules::minute_of(now))
+    .bind::<Timestamp, _>(now)
+    .bind::<Nullable<Text>, _>(&cast.idempotency_key)
+    .execute(conn);
+    match written {
+        Ok(_) => Ok(Receipt {
+            round_id: cast.round_id,
+            nomination_id: cast.nomination_id,
+            receipt,
+            replayed: false,
+        }),
+        // A second vote for the entry, or the same key committed by a racing retry
+        // (the caller then answers with that request's receipt).
+        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Err(Refusal::AlreadyVoted.into()),
+        Err(Error::DatabaseError(DatabaseErrorKind::CheckViolation, _)) => Err(Refusal::NoVotesLeft.into()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The receipt an Idempotency-Key already got for this same vote, if any.

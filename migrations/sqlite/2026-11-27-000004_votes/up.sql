@@ -18,12 +18,14 @@ CREATE TABLE votes (
     FOREIGN KEY (round_id, nomination_id) REFERENCES entries (round_id, nomination_id)
 );
 
--- Votes a voter has used in a round: the per-voter limit is a conditional
--- update of this row (used < votes_per_voter), so the database refuses extras.
+-- Votes a voter has used in a round, and the round's limit: the CHECK makes
+-- the database refuse a vote beyond it, however many requests race.
 CREATE TABLE ballots (
     round_id BIGINT NOT NULL REFERENCES rounds (id),
     voter_id BIGINT NOT NULL REFERENCES users (id),
-    used INTEGER NOT NULL DEFAULT 0 CHECK (used >= 0),
+    used INTEGER NOT NULL DEFAULT 0,
+    max_votes INTEGER NOT NULL,
+    CONSTRAINT ballots_within_limit CHECK (used >= 0 AND used <= max_votes),
     PRIMARY KEY (round_id, voter_id)
 );
 
