@@ -182,23 +182,24 @@ fn cast_sqlite(
         Err(e) if db::is_unique_violation(&e) => return Err(Refusal::AlreadyVoted.into()),
         other => other?,
     };
-    // Takes one of the voter's votes, only while one is left.
-    diesel::insert_into(ballots::table)
+    // Takes one of the voter's votes; the ballot's CHECK refuses one beyond the limit.
+    let took = diesel::insert_into(ballots::table)
         .values((
             ballots::round_id.eq(cast.round_id),
             ballots::voter_id.eq(cast.voter_id),
-            ballots::used.eq(0),
+            ballots::used.eq(1),
             ballots::max_votes.eq(limit),
         ))
-        .on_conflict_do_nothing()
-        .execute(conn)?;
-    let took =
-        diesel::update(ballots::table.find((cast.round_id, cast.voter_id)).filter(ballots::used.lt(limit)))
-            .set(ballots::used.eq(ballots::used + 1))
-            .execute(conn)?;
-    if took == 0 {
-        return Err(Refusal::NoVotesLeft.into());
-    }
+        .on_conflict((ballots::round_id, ballots::voter_id))
+        .do_update()
+        .set(ballots::used.eq(ballots::used + 1))
+        .execute(conn);
+    match took {
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::CheckViolation, _)) => {
+            return Err(Refusal::NoVotesLeft.into())
+        }
+        other => other?,
+    };
     diesel::update(entries::table.find((cast.round_id, cast.nomination_id)))
         .set(entries::votes.eq(entries::votes + 1))
         .execute(conn)?;
