@@ -8,7 +8,12 @@ use crate::helpers::{TestApp, TestDb, PASSWORD};
 use crate::on_both;
 use crate::screening::{create_round, field, ok, to_screening, Field};
 
-on_both!(votes_follow_the_rules, parallel_votes_hold_the_limits, concurrent_voters_match_the_oracle,);
+on_both!(
+    votes_follow_the_rules,
+    parallel_votes_hold_the_limits,
+    concurrent_voters_match_the_oracle,
+    votes_racing_a_close_are_counted_or_refused,
+);
 
 /// A campaign of 12 submitted nominations in screening, with one open vote
 /// round (3 votes per voter, withdrawal allowed) cutting to 2.
@@ -325,6 +330,41 @@ async fn concurrent_voters_match_the_oracle(app: TestApp) {
     let (recounted, _) = recount_ledger(&app, round).await;
     assert_eq!(recounted, tally, "the ledger recounts to the tally");
     assert!(oracle.values().sum::<i64>() > 20, "the script did vote: {oracle:?}");
+}
+
+async fn votes_racing_a_close_are_counted_or_refused(app: TestApp) {
+    let (f, round) = voting_round(&app, false).await;
+    let entries: Vec<i64> = f.nominations.keys().copied().collect();
+    let people = voters(&app, 12).await;
+    let app = Arc::new(app);
+    let mut tasks = vec![];
+    for (v, (_, token)) in people.iter().enumerate() {
+        for k in 0..3 {
+            let (app, token) = (app.clone(), token.clone());
+            let e = entries[(v + k * 4) % entries.len()];
+            tasks.push(tokio::spawn(async move { vote(&app, round, &token, e, None).await.status }));
+        }
+    }
+    let closer = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            app.post(format!("/api/v1/rounds/{round}/close"), app.admin(), json!({})).await
+        })
+    };
+    let mut acknowledged = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            StatusCode::CREATED => acknowledged += 1,
+            StatusCode::CONFLICT => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    ok(&closer.await.unwrap());
+    let tally = tallies(&app, round).await;
+    assert_eq!(tally.values().sum::<i64>(), acknowledged, "every acknowledged vote is counted, nothing else");
+    let (recounted, _) = recount_ledger(&app, round).await;
+    assert_eq!(recounted.values().sum::<i64>(), acknowledged);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
