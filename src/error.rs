@@ -159,6 +159,13 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(Kind::CheckViolation, info) => {
                 AppError::unprocessable("constraint", info.message().to_owned())
             }
+            // Two transactions crossed; nothing was written: the client retries.
+            Error::DatabaseError(Kind::SerializationFailure, _) => {
+                AppError::unavailable("a concurrent change got in the way; retry", 1)
+            }
+            Error::DatabaseError(_, info) if info.message().contains("deadlock detected") => {
+                AppError::unavailable("a concurrent change got in the way; retry", 1)
+            }
             _ => AppError::internal(e),
         }
     }

@@ -132,9 +132,14 @@ impl ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
-        // A connection handed back inside a transaction (a panic mid-write) is unusable.
-        !matches!(DbConn::transaction_manager_status_mut(conn).transaction_depth(), Ok(None))
+        is_broken(conn)
     }
+}
+
+/// A connection left inside a transaction (a panic mid-write) or whose
+/// transaction manager failed is unusable.
+pub fn is_broken(conn: &mut DbConn) -> bool {
+    !matches!(DbConn::transaction_manager_status_mut(conn).transaction_depth(), Ok(None))
 }
 
 /// Builds the pool, failing with the backend's real reason when the database is unreachable.

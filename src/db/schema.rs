@@ -225,6 +225,7 @@ diesel::table! {
         round_id -> BigInt,
         nomination_id -> BigInt,
         receipt -> Text,
+        withdrawn -> Bool,
         created_at -> Timestamp,
     }
 }

@@ -19,6 +19,8 @@ pub enum Refusal {
     WithdrawalNotAllowed,
     NoSuchVote,
     KeyReused,
+    /// The Idempotency-Key's vote was withdrawn since: a late retry must not bring it back.
+    KeyWithdrawn,
 }
 
 impl Refusal {
@@ -41,6 +43,9 @@ impl Refusal {
             Refusal::NoSuchVote => (404, "not_found", "you have no vote for this entry"),
             Refusal::KeyReused => {
                 (409, "idempotency_key_reused", "this Idempotency-Key was used for another vote")
+            }
+            Refusal::KeyWithdrawn => {
+                (409, "vote_withdrawn", "the vote made with this Idempotency-Key has been withdrawn")
             }
         }
     }

@@ -36,9 +36,10 @@ impl VoteWriter {
     pub fn start(url: &DatabaseUrl, queue: usize, batch: usize) -> anyhow::Result<VoteWriter> {
         let conn = url.connect().map_err(|e| anyhow::anyhow!("vote writer: {e}"))?;
         let (sender, receiver) = crossbeam_channel::bounded(queue);
+        let url = url.clone();
         let thread = std::thread::Builder::new()
             .name("vote-writer".into())
-            .spawn(move || run(conn, receiver, batch.max(1)))?;
+            .spawn(move || run(&url, conn, receiver, batch.max(1)))?;
         Ok(VoteWriter { sender: Some(sender), thread: Some(thread) })
     }
 
@@ -49,9 +50,7 @@ impl VoteWriter {
             TrySendError::Full(_) => AppError::unavailable("too many votes waiting; retry shortly", 1),
             TrySendError::Disconnected(_) => AppError::unavailable("the vote writer has stopped", 1),
         })?;
-        let answer = answer
-            .await
-            .map_err(|_| AppError::internal(anyhow::anyhow!("the vote writer dropped a vote")))?;
+        let answer = answer.await.map_err(|_| AppError::unavailable("the vote was not saved; retry", 1))?;
         Ok(answer?)
     }
 }
@@ -66,7 +65,7 @@ impl Drop for VoteWriter {
     }
 }
 
-fn run(mut conn: DbConn, jobs: Receiver<Job>, batch: usize) {
+fn run(url: &DatabaseUrl, mut conn: DbConn, jobs: Receiver<Job>, batch: usize) {
     while let Ok(first) = jobs.recv() {
         let mut pending = vec![first];
         while pending.len() < batch {
@@ -76,25 +75,62 @@ fn run(mut conn: DbConn, jobs: Receiver<Job>, batch: usize) {
             }
         }
         let now = db::now();
-        let written = db::write_tx(&mut conn, |conn| {
-            Ok::<_, diesel::result::Error>(
-                pending
-                    .iter()
-                    .map(|(command, _)| conn.transaction(|conn| apply(conn, command, now)))
-                    .collect::<Vec<Answer>>(),
-            )
-        });
+        let written =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write_batch(&mut conn, &pending, now)));
         match written {
-            Ok(answers) => {
+            Ok(Ok(answers)) => {
                 for ((_, reply), answer) in pending.into_iter().zip(answers) {
                     let _ = reply.send(answer);
                 }
             }
-            Err(e) => {
-                tracing::error!(error = %e, votes = pending.len(), "a vote batch failed to commit");
+            failed => {
+                match failed {
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, votes = pending.len(), "a vote batch was not saved")
+                    }
+                    _ => tracing::error!(
+                        votes = pending.len(),
+                        "the vote writer panicked; the batch was not saved"
+                    ),
+                }
                 for (_, reply) in pending {
                     let _ = reply.send(Err(VoteError::NotCommitted));
                 }
+            }
+        }
+        if db::is_broken(&mut conn) {
+            conn = reconnect(url);
+        }
+    }
+}
+
+/// One transaction for the batch, a savepoint per vote. A refused vote rolls
+/// back its savepoint only; any other database error rolls back the batch,
+/// so no vote is reported lost that was in fact saved, nor the reverse.
+fn write_batch(
+    conn: &mut DbConn,
+    pending: &[Job],
+    now: chrono::NaiveDateTime,
+) -> Result<Vec<Answer>, diesel::result::Error> {
+    db::write_tx(conn, |conn| {
+        let mut answers = Vec::with_capacity(pending.len());
+        for (command, _) in pending {
+            match conn.transaction(|conn| apply(conn, command, now)) {
+                Err(VoteError::Db(e)) => return Err(e),
+                answer => answers.push(answer),
+            }
+        }
+        Ok(answers)
+    })
+}
+
+fn reconnect(url: &DatabaseUrl) -> DbConn {
+    loop {
+        match url.connect() {
+            Ok(conn) => return conn,
+            Err(e) => {
+                tracing::error!(error = %e, "the vote writer cannot reconnect; retrying");
+                std::thread::sleep(std::time::Duration::from_secs(1));
             }
         }
     }

@@ -116,6 +116,23 @@ fn voting_round(conn: &mut DbConn, round_id: i64) -> Result<(VotingRound, i64, i
     Ok((round, row.campaign_id, limit))
 }
 
+/// The answer to a request whose Idempotency-Key was seen before.
+fn replayed(
+    cast: &Cast,
+    round_id: i64,
+    nomination_id: i64,
+    receipt: String,
+    withdrawn: bool,
+) -> Result<Receipt, VoteError> {
+    if (round_id, nomination_id) != (cast.round_id, cast.nomination_id) {
+        return Err(Refusal::KeyReused.into());
+    }
+    if withdrawn {
+        return Err(Refusal::KeyWithdrawn.into());
+    }
+    Ok(Receipt { round_id, nomination_id, receipt, replayed: true })
+}
+
 /// SQLite, on the vote writer's connection (inside its batch transaction and
 /// a savepoint per vote): a handful of statements that diesel keeps prepared.
 fn cast_sqlite(
@@ -139,16 +156,18 @@ fn cast_sqlite(
         .ok_or(Refusal::NoSuchEntry)?;
     let (round, limit) = row.voting();
     if let Some(key) = &cast.idempotency_key {
-        let earlier: Option<(i64, i64, String)> = vote_requests::table
+        let earlier: Option<(i64, i64, String, bool)> = vote_requests::table
             .find((cast.voter_id, key))
-            .select((vote_requests::round_id, vote_requests::nomination_id, vote_requests::receipt))
+            .select((
+                vote_requests::round_id,
+                vote_requests::nomination_id,
+                vote_requests::receipt,
+                vote_requests::withdrawn,
+            ))
             .first(conn)
             .optional()?;
-        if let Some((round_id, nomination_id, receipt)) = earlier {
-            if (round_id, nomination_id) != (cast.round_id, cast.nomination_id) {
-                return Err(Refusal::KeyReused.into());
-            }
-            return Ok(Receipt { round_id, nomination_id, receipt, replayed: true });
+        if let Some((round_id, nomination_id, receipt, withdrawn)) = earlier {
+            return replayed(cast, round_id, nomination_id, receipt, withdrawn);
         }
     }
     rules::check_round(&round, now)?;
@@ -254,6 +273,8 @@ struct PgTarget {
     earlier_round: Option<i64>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
     earlier_nomination: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
+    earlier_withdrawn: Option<bool>,
 }
 
 /// PostgreSQL, one transaction per vote in two round trips: one read that
@@ -268,7 +289,7 @@ fn cast_pg(conn: &mut diesel::PgConnection, cast: &Cast, now: NaiveDateTime) -> 
     let target: PgTarget = diesel::sql_query(
         "SELECT r.kind, r.status, r.opens_at, r.closes_at, r.votes_per_voter, n.nominee_id, \
          n.status AS nomination_status, q.receipt AS earlier_receipt, q.round_id AS earlier_round, \
-         q.nomination_id AS earlier_nomination \
+         q.nomination_id AS earlier_nomination, q.withdrawn AS earlier_withdrawn \
          FROM rounds r \
          LEFT JOIN entries e ON e.round_id = r.id AND e.nomination_id = $2 \
          LEFT JOIN nominations n ON n.id = e.nomination_id \
@@ -285,10 +306,7 @@ fn cast_pg(conn: &mut diesel::PgConnection, cast: &Cast, now: NaiveDateTime) -> 
     if let (Some(receipt), Some(round_id), Some(nomination_id)) =
         (target.earlier_receipt, target.earlier_round, target.earlier_nomination)
     {
-        if (round_id, nomination_id) != (cast.round_id, cast.nomination_id) {
-            return Err(Refusal::KeyReused.into());
-        }
-        return Ok(Receipt { round_id, nomination_id, receipt, replayed: true });
+        return replayed(cast, round_id, nomination_id, receipt, target.earlier_withdrawn.unwrap_or(false));
     }
     let round = VotingRound {
         kind: RoundKind::parse(&target.kind).unwrap_or(RoundKind::Review),
@@ -370,9 +388,21 @@ pub fn withdraw(
     nomination_id: i64,
     now: NaiveDateTime,
 ) -> Result<(), VoteError> {
-    let (round, campaign_id, _) = voting_round(conn, round_id)?;
-    db::lock_resource(conn, db::LockSpace::Campaign, campaign_id, true)?;
+    if let DbConn::Pg(pg) = conn {
+        // As a vote does: a close waits for this, and this sees a close.
+        diesel::sql_query("SELECT 1 FROM rounds WHERE id = $1 FOR SHARE")
+            .bind::<diesel::sql_types::BigInt, _>(round_id)
+            .execute(pg)?;
+    }
+    let (round, _, _) = voting_round(conn, round_id)?;
     rules::check_withdrawal(&round, now)?;
+    // The voter's ballot row first, as a vote takes it: one lock order, no deadlock.
+    let held = diesel::update(ballots::table.find((round_id, voter_id)).filter(ballots::used.gt(0)))
+        .set(ballots::used.eq(ballots::used - 1))
+        .execute(conn)?;
+    if held == 0 {
+        return Err(Refusal::NoSuchVote.into());
+    }
     let receipt: Option<String> = diesel::delete(votes::table.find((round_id, voter_id, nomination_id)))
         .returning(votes::receipt)
         .get_result(conn)
@@ -381,11 +411,10 @@ pub fn withdraw(
     diesel::update(entries::table.find((round_id, nomination_id)))
         .set(entries::votes.eq(entries::votes - 1))
         .execute(conn)?;
-    diesel::update(ballots::table.find((round_id, voter_id)))
-        .set(ballots::used.eq(ballots::used - 1))
+    // A late retry of the request that made the vote must not bring it back.
+    diesel::update(vote_requests::table.filter(vote_requests::receipt.eq(receipt)))
+        .set(vote_requests::withdrawn.eq(true))
         .execute(conn)?;
-    // A retry of the old request would otherwise answer with a receipt that no longer counts.
-    diesel::delete(vote_requests::table.filter(vote_requests::receipt.eq(receipt))).execute(conn)?;
     Ok(())
 }
 
@@ -457,6 +486,7 @@ pub fn ballot(
             .inner_join(nominations::table)
             .filter(entries::round_id.eq(round_id))
             .filter(nominations::status.eq(NominationStatus::Submitted.as_str()))
+            .filter(nominations::nominee_id.ne(voter_id))
             .into_boxed::<db::MultiBackend>();
         if let Some(company) = filter.member_company_id {
             q = q.filter(entries::member_company_id.eq(company));

@@ -36,6 +36,8 @@ CREATE TABLE vote_requests (
     round_id BIGINT NOT NULL,
     nomination_id BIGINT NOT NULL,
     receipt TEXT NOT NULL,
+    -- Set when the vote is withdrawn: the key keeps answering, with 409.
+    withdrawn BOOLEAN NOT NULL DEFAULT FALSE,
     created_at TIMESTAMP NOT NULL,
     PRIMARY KEY (voter_id, idempotency_key)
 );
