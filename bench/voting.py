@@ -50,9 +50,11 @@ function init(args)
   created, other = 0, 0
 end
 request = function()
-  -- Voter by voter: each casts their votes one after another, as an app would.
-  local voter = math.floor(k / %(votes)d) %% #tokens
-  local vote_no = k %% %(votes)d
+  -- Round robin over the voters: one person's votes are far apart, as when
+  -- each taps through the app at their own pace (their votes never wait on
+  -- each other's ballot row).
+  local voter = k %% #tokens
+  local vote_no = math.floor(k / #tokens) %% %(votes)d
   local entry = entries[((voter * 7 + vote_no) %% #entries) + 1]
   k = k + step
   return wrk.format("POST", "/api/v1/rounds/%(round)d/votes",
@@ -113,6 +115,7 @@ def run_backend(backend, args, workdir):
     env, url, cleanup = f.database_env(backend, workdir)
     # Generous limits: every request comes from 127.0.0.1.
     env.update(AWARDS_VOTE_RATE_IP="10000000", AWARDS_VOTE_RATE_ACCOUNT="600")
+    env.update({k: v for k, v in os.environ.items() if k.startswith("AWARDS_")})
     with f.Server(env, workdir, backend) as server:
         token = server.admin_token()
         codes = f.create_org(token)
