@@ -889,7 +889,8 @@ fn decided_by_parse(text: &str) -> AppResult<DecidedBy> {
         .map_err(|_| AppError::internal(anyhow::anyhow!("unknown decided_by {text:?}")))
 }
 
-#[derive(Queryable)]
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = entries)]
 struct FrozenRow {
     nomination_id: i64,
     member_company_id: i64,
@@ -932,36 +933,6 @@ impl FrozenRow {
     }
 }
 
-fn frozen_select() -> (
-    entries::nomination_id,
-    entries::member_company_id,
-    entries::branch_id,
-    entries::votes,
-    entries::jury_score,
-    entries::jury_stddev,
-    entries::reviews,
-    entries::vote_score,
-    entries::final_score,
-    entries::rank,
-    entries::advanced,
-    entries::decided_by,
-) {
-    (
-        entries::nomination_id,
-        entries::member_company_id,
-        entries::branch_id,
-        entries::votes,
-        entries::jury_score,
-        entries::jury_stddev,
-        entries::reviews,
-        entries::vote_score,
-        entries::final_score,
-        entries::rank,
-        entries::advanced,
-        entries::decided_by,
-    )
-}
-
 /// The frozen outcomes of a closed round, in rank order.
 fn frozen(
     conn: &mut DbConn,
@@ -972,7 +943,7 @@ fn frozen(
     let mut query = entries::table
         .filter(entries::round_id.eq(id))
         .order(entries::rank)
-        .select(frozen_select())
+        .select(FrozenRow::as_select())
         .into_boxed::<db::MultiBackend>();
     if advanced_only {
         query = query.filter(entries::advanced.eq(true));

@@ -73,7 +73,8 @@ impl From<VoteError> for AppError {
     }
 }
 
-#[derive(Queryable)]
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = rounds)]
 struct RoundRow {
     campaign_id: i64,
     kind: String,
@@ -100,15 +101,7 @@ impl RoundRow {
 fn voting_round(conn: &mut DbConn, round_id: i64) -> Result<(VotingRound, i64, i32), VoteError> {
     let row: RoundRow = rounds::table
         .find(round_id)
-        .select((
-            rounds::campaign_id,
-            rounds::kind,
-            rounds::status,
-            rounds::opens_at,
-            rounds::closes_at,
-            rounds::allow_vote_withdrawal,
-            rounds::votes_per_voter,
-        ))
+        .select(RoundRow::as_select())
         .first(conn)
         .optional()?
         .ok_or(Refusal::NoSuchEntry)?;
@@ -142,15 +135,7 @@ fn cast_sqlite(
 ) -> Result<Receipt, VoteError> {
     let row: RoundRow = rounds::table
         .find(cast.round_id)
-        .select((
-            rounds::campaign_id,
-            rounds::kind,
-            rounds::status,
-            rounds::opens_at,
-            rounds::closes_at,
-            rounds::allow_vote_withdrawal,
-            rounds::votes_per_voter,
-        ))
+        .select(RoundRow::as_select())
         .first(conn)
         .optional()?
         .ok_or(Refusal::NoSuchEntry)?;
