@@ -1027,20 +1027,18 @@ pub struct Winners {
 /// round has closed.
 pub fn winners(conn: &mut DbConn, campaign_id: i64, page: PageRequest) -> AppResult<Winners> {
     let campaign = campaign_store::get(conn, campaign_id)?;
-    let last: Option<(i64, String)> = rounds::table
+    let last: Option<(i64, String, Option<String>)> = rounds::table
         .filter(rounds::campaign_id.eq(campaign_id))
         .order(rounds::sequence.desc())
-        .select((rounds::id, rounds::status))
+        .select((rounds::id, rounds::status, rounds::result_hash))
         .first(conn)
         .optional()?;
-    let Some((round_id, status)) = last.filter(|(_, s)| s == RoundStatus::Closed.as_str()) else {
+    let Some((round_id, _, result_hash)) = last.filter(|(_, s, _)| s == RoundStatus::Closed.as_str()) else {
         return Err(AppError::conflict(
             "not_decided",
             "the winners are known once the campaign's last round has closed",
         ));
     };
-    debug_assert_eq!(status, "closed");
-    let round = get(conn, round_id)?;
     let total = entries::table
         .filter(entries::round_id.eq(round_id))
         .filter(entries::advanced.eq(true))
@@ -1052,7 +1050,7 @@ pub fn winners(conn: &mut DbConn, campaign_id: i64, page: PageRequest) -> AppRes
         campaign_id,
         round_id,
         winners_target: campaign.winners_target,
-        result_hash: round.result_hash.unwrap_or_default(),
+        result_hash: result_hash.unwrap_or_default(),
         items,
         page: page.page,
         per_page: page.per_page,
@@ -1079,7 +1077,7 @@ pub fn screening_state(conn: &mut DbConn, campaign_id: i64) -> QueryResult<(Vec<
     Ok((rows.iter().filter_map(|(_, s)| RoundStatus::parse(s)).collect(), advanced as usize))
 }
 
-/// The entries of a round whose results everyone may read, campaign-wide, for the CSV export.
+/// Every closed round of a campaign with its frozen ranking, for the CSV export.
 pub fn all_results(conn: &mut DbConn, campaign_id: i64) -> AppResult<Vec<(Round, Vec<Standing>)>> {
     let mut out = Vec::new();
     for round in list(conn, campaign_id)? {
@@ -1090,9 +1088,4 @@ pub fn all_results(conn: &mut DbConn, campaign_id: i64) -> AppResult<Vec<(Round,
         }
     }
     Ok(out)
-}
-
-pub fn visible_campaign(conn: &mut DbConn, round_id: i64) -> AppResult<Campaign> {
-    let campaign_id = campaign_of(conn, round_id)?;
-    campaign_store::get(conn, campaign_id)
 }

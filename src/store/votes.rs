@@ -76,7 +76,6 @@ impl From<VoteError> for AppError {
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = rounds)]
 struct RoundRow {
-    campaign_id: i64,
     kind: String,
     status: String,
     opens_at: Option<NaiveDateTime>,
@@ -98,15 +97,14 @@ impl RoundRow {
     }
 }
 
-fn voting_round(conn: &mut DbConn, round_id: i64) -> Result<(VotingRound, i64, i32), VoteError> {
+fn voting_round(conn: &mut DbConn, round_id: i64) -> Result<(VotingRound, i32), VoteError> {
     let row: RoundRow = rounds::table
         .find(round_id)
         .select(RoundRow::as_select())
         .first(conn)
         .optional()?
         .ok_or(Refusal::NoSuchEntry)?;
-    let (round, limit) = row.voting();
-    Ok((round, row.campaign_id, limit))
+    Ok(row.voting())
 }
 
 /// The answer to a request whose Idempotency-Key was seen before.
@@ -379,7 +377,7 @@ pub fn withdraw(
             .bind::<diesel::sql_types::BigInt, _>(round_id)
             .execute(pg)?;
     }
-    let (round, _, _) = voting_round(conn, round_id)?;
+    let (round, _) = voting_round(conn, round_id)?;
     rules::check_withdrawal(&round, now)?;
     // The voter's ballot row first, as a vote takes it: one lock order, no deadlock.
     let held = diesel::update(ballots::table.find((round_id, voter_id)).filter(ballots::used.gt(0)))
@@ -451,7 +449,7 @@ pub fn ballot(
     filter: &CandidateFilter,
     page: PageRequest,
 ) -> AppResult<BallotView> {
-    let (round, _, limit) = voting_round(conn, round_id).map_err(|_| AppError::not_found("round"))?;
+    let (round, limit) = voting_round(conn, round_id).map_err(|_| AppError::not_found("round"))?;
     if round.kind == RoundKind::Review {
         return Err(Refusal::NotAVotingRound.into_app());
     }
@@ -548,7 +546,7 @@ pub struct LedgerLine {
 /// Every counted vote of a closed round as (receipt, nomination), ordered by
 /// receipt (random, so the order says nothing of who voted when).
 pub fn ledger(conn: &mut DbConn, round_id: i64, page: PageRequest) -> AppResult<Page<LedgerLine>> {
-    let (round, _, _) = voting_round(conn, round_id).map_err(|_| AppError::not_found("round"))?;
+    let (round, _) = voting_round(conn, round_id).map_err(|_| AppError::not_found("round"))?;
     if round.status != RoundStatus::Closed {
         return Err(AppError::conflict("invalid_state", "the ledger is published when the round closes"));
     }
