@@ -170,9 +170,17 @@ def run_backend(backend, args, workdir):
         warm = os.path.join(workdir, f"warm-{backend}.lua")
         with open(warm, "w") as out:
             out.write(WARM_SCRIPT % {"tokens": tokens_path})
-        f.wrk(f.BASE + "/", max(2, args.seconds // 2), connections=CONNECTIONS, script=warm)
         healthz = f.wrk(f.BASE + "/healthz", args.seconds, connections=CONNECTIONS)
+        # Right before the storm: the accounts must still be cached when it runs.
+        f.wrk(f.BASE + "/", max(2, args.seconds // 2), connections=CONNECTIONS, script=warm)
+        # BENCH_PERF=FILE records the whole machine's profile during the storm (perf record -a -g).
+        perf = os.environ.get("BENCH_PERF")
+        profiler = perf and subprocess.Popen(["perf", "record", "-a", "-g", "-o", f"{perf}.{backend}",
+                                              "--", "sleep", str(args.seconds)],
+                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         storm = f.wrk(f.BASE + "/", args.seconds, connections=CONNECTIONS, script=script)
+        if profiler:
+            profiler.wait()
         f.request("POST", f"/api/v1/rounds/{rid}/close", token, {})
         results = f.request("GET", f"/api/v1/rounds/{rid}/results?per_page=500", token)
         counted = sum(i["vote_count"] for i in results["items"])

@@ -14,19 +14,17 @@ use validator::Validate;
 use super::extract::{Admin, AuthUser, PageQuery, ValidJson};
 use super::AppState;
 use crate::config::VoteSettings;
-use crate::db::{self, Backend};
-use crate::domain::vote::{valid_idempotency_key, Refusal};
+use crate::db;
+use crate::domain::vote::valid_idempotency_key;
 use crate::error::{AppError, AppResult, Problem};
-use crate::store::vote_writer::{self, Command, VoteWriter};
-use crate::store::votes::{
-    self, Anomalies, BallotView, CandidateFilter, Cast, LedgerLine, Receipt, VoteError,
-};
+use crate::store::vote_writer::{Command, VoteWriter};
+use crate::store::votes::{self, Anomalies, BallotView, CandidateFilter, Cast, LedgerLine, Receipt};
 use crate::store::Page;
 
 /// Where votes go and how fast they may come.
 pub struct VoteGate {
-    /// SQLite: the group-commit writer. PostgreSQL: none (a transaction per vote from the pool).
-    writer: Option<VoteWriter>,
+    /// The node's group-commit writer: every vote and withdrawal goes through it.
+    writer: VoteWriter,
     per_account: DefaultKeyedRateLimiter<i64>,
     per_ip: DefaultKeyedRateLimiter<String>,
     checks: std::sync::atomic::AtomicU64,
@@ -35,12 +33,7 @@ pub struct VoteGate {
 
 impl VoteGate {
     pub fn new(settings: &VoteSettings, url: &db::DatabaseUrl) -> anyhow::Result<VoteGate> {
-        let writer = match url.backend {
-            Backend::Sqlite => {
-                Some(VoteWriter::start(url, settings.vote_queue, settings.vote_batch as usize)?)
-            }
-            Backend::Postgres => None,
-        };
+        let writer = VoteWriter::start(url, settings.vote_queue, settings.vote_batch as usize)?;
         let per_minute = NonZeroU32::new(settings.vote_rate_account).unwrap_or(NonZeroU32::MIN);
         let per_second = NonZeroU32::new(settings.vote_rate_ip).unwrap_or(NonZeroU32::MIN);
         Ok(VoteGate {
@@ -87,29 +80,8 @@ impl VoteGate {
         forwarded.or_else(|| req.peer_addr().map(|a| a.ip().to_string())).unwrap_or_else(|| "unknown".into())
     }
 
-    async fn run(&self, state: &AppState, command: Command) -> AppResult<Option<Receipt>> {
-        match &self.writer {
-            Some(writer) => writer.submit(command).await,
-            None => {
-                state
-                    .db
-                    .run(move |conn| {
-                        let now = db::now();
-                        match db::write_tx(conn, |conn| vote_writer::apply(conn, &command, now)) {
-                            // The same key raced itself: the other request won and committed first.
-                            Err(VoteError::Refused(Refusal::AlreadyVoted)) => match &command {
-                                Command::Cast(cast) => match votes::replay(conn, cast)? {
-                                    Some(receipt) => Ok(Some(receipt)),
-                                    None => Err(Refusal::AlreadyVoted.into_app()),
-                                },
-                                Command::Withdraw { .. } => Err(Refusal::AlreadyVoted.into_app()),
-                            },
-                            other => Ok(other?),
-                        }
-                    })
-                    .await
-            }
-        }
+    async fn run(&self, command: Command) -> AppResult<Option<Receipt>> {
+        self.writer.submit(command).await
     }
 }
 
@@ -185,7 +157,7 @@ pub async fn vote(
         idempotency_key: key,
         ip,
     };
-    let receipt = state.votes.run(&state, Command::Cast(cast)).await?;
+    let receipt = state.votes.run(Command::Cast(cast)).await?;
     Ok(HttpResponse::Created().json(receipt))
 }
 
@@ -207,7 +179,7 @@ pub async fn withdraw(
     let (round_id, nomination_id) = path.into_inner();
     let ip = state.votes.client_ip(&req);
     state.votes.admit(voter.id(), &ip)?;
-    state.votes.run(&state, Command::Withdraw { round_id, voter_id: voter.id(), nomination_id }).await?;
+    state.votes.run(Command::Withdraw { round_id, voter_id: voter.id(), nomination_id }).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -1,13 +1,17 @@
-//! Group commit for votes on SQLite: one thread with its own connection takes
-//! every vote, writes as many as are waiting (up to a batch) in one
-//! transaction, each in its own savepoint, commits once, and only then
-//! answers each request. SQLite has one writer at a time anyway; this makes
-//! it pay for one commit per batch instead of one per vote, and a request
-//! waits on a channel instead of holding a thread.
+//! Group commit for votes: one thread with its own connection takes every
+//! vote of this node, writes as many as are waiting (up to a batch) in one
+//! transaction of a few set-based statements (`votes::cast_batch`), commits
+//! once, and only then answers each request. The database pays for one
+//! commit and a handful of statements per batch instead of per vote, and a
+//! request waits on a channel instead of holding a thread. On SQLite, which
+//! has one writer at a time anyway, it is the only writer of votes; on
+//! PostgreSQL each node has its own, and the database's constraints settle
+//! what nodes race for.
 
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
+use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use tokio::sync::oneshot;
 
@@ -34,7 +38,7 @@ impl VoteWriter {
     /// Opens the writer's connection and starts its thread. `queue` bounds the
     /// votes waiting (more is 503), `batch` the votes per transaction.
     pub fn start(url: &DatabaseUrl, queue: usize, batch: usize) -> anyhow::Result<VoteWriter> {
-        let conn = url.connect().map_err(|e| anyhow::anyhow!("vote writer: {e}"))?;
+        let conn = connect(url).map_err(|e| anyhow::anyhow!("vote writer: {e}"))?;
         let (sender, receiver) = crossbeam_channel::bounded(queue);
         let url = url.clone();
         let thread = std::thread::Builder::new()
@@ -65,6 +69,11 @@ impl Drop for VoteWriter {
     }
 }
 
+/// A batch that failed is tried again this many times in all: on PostgreSQL
+/// another node's commit can break a batch's constraint, a deadlock or a
+/// serialization failure; the next try reads that commit and decides anew.
+const ATTEMPTS: usize = 3;
+
 fn run(url: &DatabaseUrl, mut conn: DbConn, jobs: Receiver<Job>, batch: usize) {
     while let Ok(first) = jobs.recv() {
         let mut pending = vec![first];
@@ -75,8 +84,19 @@ fn run(url: &DatabaseUrl, mut conn: DbConn, jobs: Receiver<Job>, batch: usize) {
             }
         }
         let now = db::now();
-        let written =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write_batch(&mut conn, &pending, now)));
+        let mut attempt = 1;
+        let written = loop {
+            let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                write_batch(&mut conn, &pending, now)
+            }));
+            match written {
+                Ok(Err(diesel::result::Error::DatabaseError(_, info))) if attempt < ATTEMPTS => {
+                    tracing::warn!(error = info.message(), attempt, "a vote batch failed; trying again");
+                    attempt += 1;
+                }
+                written => break written,
+            }
+        };
         match written {
             Ok(Ok(answers)) => {
                 for ((_, reply), answer) in pending.into_iter().zip(answers) {
@@ -104,9 +124,10 @@ fn run(url: &DatabaseUrl, mut conn: DbConn, jobs: Receiver<Job>, batch: usize) {
     }
 }
 
-/// One transaction for the batch, a savepoint per vote. A refused vote rolls
-/// back its savepoint only; any other database error rolls back the batch,
-/// so no vote is reported lost that was in fact saved, nor the reverse.
+/// One transaction for the batch: each run of votes as one set, each
+/// withdrawal in its own savepoint. A refused vote or withdrawal is an
+/// answer; any other database error rolls back the whole batch, so no vote
+/// is reported lost that was in fact saved, nor the reverse.
 fn write_batch(
     conn: &mut DbConn,
     pending: &[Job],
@@ -114,34 +135,60 @@ fn write_batch(
 ) -> Result<Vec<Answer>, diesel::result::Error> {
     db::write_tx(conn, |conn| {
         let mut answers = Vec::with_capacity(pending.len());
+        let mut casts: Vec<&Cast> = Vec::new();
         for (command, _) in pending {
-            match conn.transaction(|conn| apply(conn, command, now)) {
-                Err(VoteError::Db(e)) => return Err(e),
-                answer => answers.push(answer),
+            match command {
+                Command::Cast(cast) => casts.push(cast),
+                Command::Withdraw { round_id, voter_id, nomination_id } => {
+                    cast_all(conn, &mut casts, now, &mut answers)?;
+                    let withdrawn = conn
+                        .transaction(|conn| votes::withdraw(conn, *round_id, *voter_id, *nomination_id, now));
+                    match withdrawn {
+                        Err(VoteError::Db(e)) => return Err(e),
+                        answer => answers.push(answer.map(|()| None)),
+                    }
+                }
             }
         }
+        cast_all(conn, &mut casts, now, &mut answers)?;
         Ok(answers)
     })
 }
 
+/// Records the votes gathered so far and empties the list.
+fn cast_all(
+    conn: &mut DbConn,
+    casts: &mut Vec<&Cast>,
+    now: chrono::NaiveDateTime,
+    answers: &mut Vec<Answer>,
+) -> diesel::QueryResult<()> {
+    if !casts.is_empty() {
+        let cast = votes::cast_batch(conn, casts, now)?;
+        answers.extend(cast.into_iter().map(|answer| answer.map(Some).map_err(VoteError::Refused)));
+        casts.clear();
+    }
+    Ok(())
+}
+
+/// The writer's connection. On PostgreSQL its statements are planned for
+/// each batch's own values: a plan cached while the votes table was small
+/// would scan the whole table once it has grown.
+fn connect(url: &DatabaseUrl) -> anyhow::Result<DbConn> {
+    let mut conn = url.connect()?;
+    if let DbConn::Pg(pg) = &mut conn {
+        pg.batch_execute("SET plan_cache_mode = force_custom_plan")?;
+    }
+    Ok(conn)
+}
+
 fn reconnect(url: &DatabaseUrl) -> DbConn {
     loop {
-        match url.connect() {
+        match connect(url) {
             Ok(conn) => return conn,
             Err(e) => {
                 tracing::error!(error = %e, "the vote writer cannot reconnect; retrying");
                 std::thread::sleep(std::time::Duration::from_secs(1));
             }
-        }
-    }
-}
-
-/// One command, as every backend runs it (inside a transaction or savepoint).
-pub fn apply(conn: &mut DbConn, command: &Command, now: chrono::NaiveDateTime) -> Answer {
-    match command {
-        Command::Cast(cast) => votes::cast(conn, cast, now).map(Some),
-        Command::Withdraw { round_id, voter_id, nomination_id } => {
-            votes::withdraw(conn, *round_id, *voter_id, *nomination_id, now).map(|()| None)
         }
     }
 }

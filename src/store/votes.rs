@@ -107,259 +107,315 @@ fn voting_round(conn: &mut DbConn, round_id: i64) -> Result<(VotingRound, i32), 
     Ok(row.voting())
 }
 
-/// The answer to a request whose Idempotency-Key was seen before.
-fn replayed(
-    cast: &Cast,
+#[derive(Insertable)]
+#[diesel(table_name = votes)]
+struct NewVote<'a> {
     round_id: i64,
     nomination_id: i64,
-    receipt: String,
-    withdrawn: bool,
-) -> Result<Receipt, VoteError> {
-    if (round_id, nomination_id) != (cast.round_id, cast.nomination_id) {
-        return Err(Refusal::KeyReused.into());
-    }
-    if withdrawn {
-        return Err(Refusal::KeyWithdrawn.into());
-    }
-    Ok(Receipt { round_id, nomination_id, receipt, replayed: true })
+    voter_id: i64,
+    receipt: &'a str,
+    voter_branch_id: Option<i64>,
+    ip: &'a str,
+    minute: i64,
+    created_at: NaiveDateTime,
 }
 
-/// SQLite, on the vote writer's connection (inside its batch transaction and
-/// a savepoint per vote): a handful of statements that diesel keeps prepared.
-fn cast_sqlite(
-    conn: &mut diesel::SqliteConnection,
-    cast: &Cast,
+/// Votes a batch takes from one voter's ballot: `used` is added to the row's
+/// count (or starts it), and the row's CHECK refuses going past `max_votes`.
+#[derive(Insertable)]
+#[diesel(table_name = ballots)]
+struct BallotTake {
+    round_id: i64,
+    voter_id: i64,
+    used: i32,
+    max_votes: i32,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = vote_requests)]
+struct NewKey<'a> {
+    voter_id: i64,
+    idempotency_key: &'a str,
+    round_id: i64,
+    nomination_id: i64,
+    receipt: &'a str,
+    created_at: NaiveDateTime,
+}
+
+/// Rows per multi-row statement: far below both backends' limits on bound values.
+const CHUNK: usize = 1000;
+
+/// Records a batch of votes, inside a write transaction the caller opens and
+/// commits: a few reads bring what the rules need (the rounds, entries, and
+/// the voters' standing votes, ballots and keys), `rules::decide` judges each
+/// vote in order, and a few multi-row statements write the accepted ones. The
+/// cost is a handful of statements per batch, not per vote.
+///
+/// The database keeps the last word: one vote per voter and entry is the
+/// primary key, the per-voter limit the ballot's CHECK on an increment. They
+/// only fire when another node raced this batch; the statement then fails,
+/// and the caller rolls back and runs the batch again, which sees the
+/// other node's votes and refuses what they rule out.
+pub fn cast_batch(
+    conn: &mut DbConn,
+    casts: &[&Cast],
     now: NaiveDateTime,
-) -> Result<Receipt, VoteError> {
-    let row: RoundRow = rounds::table
-        .find(cast.round_id)
-        .select(RoundRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or(Refusal::NoSuchEntry)?;
-    let (round, limit) = row.voting();
-    if let Some(key) = &cast.idempotency_key {
-        let earlier: Option<(i64, i64, String, bool)> = vote_requests::table
-            .find((cast.voter_id, key))
+) -> QueryResult<Vec<Result<Receipt, Refusal>>> {
+    let mut standing = standing(conn, casts)?;
+    let answers: Vec<Result<Receipt, Refusal>> = casts
+        .iter()
+        .map(|cast| {
+            let request = rules::Request {
+                round_id: cast.round_id,
+                nomination_id: cast.nomination_id,
+                voter_id: cast.voter_id,
+                key: cast.idempotency_key.as_deref(),
+            };
+            rules::decide(&mut standing, request, now).map(|accepted| Receipt {
+                round_id: cast.round_id,
+                nomination_id: cast.nomination_id,
+                receipt: accepted.receipt,
+                replayed: accepted.replayed,
+            })
+        })
+        .collect();
+    let new: Vec<(&Cast, &str)> = casts
+        .iter()
+        .zip(&answers)
+        .filter_map(|(cast, answer)| match answer {
+            Ok(r) if !r.replayed => Some((*cast, r.receipt.as_str())),
+            _ => None,
+        })
+        .collect();
+    record(conn, &new, &standing, now)?;
+    Ok(answers)
+}
+
+fn sorted_unique(ids: impl Iterator<Item = i64>) -> Vec<i64> {
+    let mut ids: Vec<i64> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// Reads what `rules::decide` needs about a batch.
+fn standing(conn: &mut DbConn, casts: &[&Cast]) -> QueryResult<rules::Standing> {
+    let round_ids = sorted_unique(casts.iter().map(|c| c.round_id));
+    let voter_ids = sorted_unique(casts.iter().map(|c| c.voter_id));
+    let nomination_ids = sorted_unique(casts.iter().map(|c| c.nomination_id));
+    if let DbConn::Pg(pg) = conn {
+        // A close locks its round row exclusively: it waits for this batch,
+        // and a batch after it finds the round closed.
+        rounds::table.filter(rounds::id.eq_any(&round_ids)).select(rounds::id).for_share().load::<i64>(pg)?;
+    }
+    let mut standing = rules::Standing::default();
+    let found: Vec<(i64, RoundRow)> = rounds::table
+        .filter(rounds::id.eq_any(&round_ids))
+        .select((rounds::id, RoundRow::as_select()))
+        .load(conn)?;
+    standing.rounds = found.into_iter().map(|(id, row)| (id, row.voting())).collect();
+    let found: Vec<(i64, i64, i64, String)> = entries::table
+        .inner_join(nominations::table)
+        .filter(entries::round_id.eq_any(&round_ids))
+        .filter(entries::nomination_id.eq_any(&nomination_ids))
+        .select((entries::round_id, entries::nomination_id, nominations::nominee_id, nominations::status))
+        .load(conn)?;
+    standing.entries = found
+        .into_iter()
+        .map(|(round, nomination, nominee_id, status)| {
+            let still_submitted = status == NominationStatus::Submitted.as_str();
+            ((round, nomination), rules::Ballot { nominee_id, still_submitted })
+        })
+        .collect();
+    for &round_id in &round_ids {
+        for (voter, used, nominations) in voters_standing(conn, round_id, &voter_ids)? {
+            standing.used.insert((round_id, voter), used);
+            standing.votes.extend(nominations.into_iter().map(|n| (round_id, voter, n)));
+        }
+    }
+    let keys: Vec<&str> = casts.iter().filter_map(|c| c.idempotency_key.as_deref()).collect();
+    if !keys.is_empty() {
+        let keyed_voters =
+            sorted_unique(casts.iter().filter(|c| c.idempotency_key.is_some()).map(|c| c.voter_id));
+        let found: Vec<(i64, String, i64, i64, String, bool)> = vote_requests::table
+            .filter(vote_requests::voter_id.eq_any(&keyed_voters))
+            .filter(vote_requests::idempotency_key.eq_any(&keys))
             .select((
+                vote_requests::voter_id,
+                vote_requests::idempotency_key,
                 vote_requests::round_id,
                 vote_requests::nomination_id,
                 vote_requests::receipt,
                 vote_requests::withdrawn,
             ))
-            .first(conn)
-            .optional()?;
-        if let Some((round_id, nomination_id, receipt, withdrawn)) = earlier {
-            return replayed(cast, round_id, nomination_id, receipt, withdrawn);
-        }
+            .load(conn)?;
+        standing.keys = found
+            .into_iter()
+            .map(|(voter, key, round_id, nomination_id, receipt, withdrawn)| {
+                ((voter, key), rules::Earlier { round_id, nomination_id, receipt, withdrawn })
+            })
+            .collect();
     }
-    rules::check_round(&round, now)?;
-    let entry = entries::table
-        .inner_join(nominations::table)
-        .filter(entries::round_id.eq(cast.round_id))
-        .filter(entries::nomination_id.eq(cast.nomination_id))
-        .select((nominations::nominee_id, nominations::status))
-        .first::<(i64, String)>(conn)
-        .optional()?
-        .map(|(nominee_id, status)| rules::Ballot {
-            nominee_id,
-            still_submitted: status == NominationStatus::Submitted.as_str(),
-        });
-    rules::check_entry(entry, cast.voter_id)?;
-    let receipt = rules::new_receipt();
-    // The primary key refuses a second vote for the same entry.
-    let inserted = diesel::insert_into(votes::table)
-        .values((
-            votes::round_id.eq(cast.round_id),
-            votes::nomination_id.eq(cast.nomination_id),
-            votes::voter_id.eq(cast.voter_id),
-            votes::receipt.eq(&receipt),
-            votes::voter_branch_id.eq(cast.voter_branch_id),
-            votes::ip.eq(&cast.ip),
-            votes::minute.eq(rules::minute_of(now)),
-            votes::created_at.eq(now),
-        ))
-        .execute(conn);
-    match inserted {
-        Err(e) if db::is_unique_violation(&e) => return Err(Refusal::AlreadyVoted.into()),
-        other => other?,
-    };
-    // Takes one of the voter's votes; the ballot's CHECK refuses one beyond the limit.
-    let took = diesel::insert_into(ballots::table)
-        .values((
-            ballots::round_id.eq(cast.round_id),
-            ballots::voter_id.eq(cast.voter_id),
-            ballots::used.eq(1),
-            ballots::max_votes.eq(limit),
-        ))
-        .on_conflict((ballots::round_id, ballots::voter_id))
-        .do_update()
-        .set(ballots::used.eq(ballots::used + 1))
-        .execute(conn);
-    match took {
-        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::CheckViolation, _)) => {
-            return Err(Refusal::NoVotesLeft.into())
-        }
-        other => other?,
-    };
-    diesel::update(entries::table.find((cast.round_id, cast.nomination_id)))
-        .set(entries::votes.eq(entries::votes + 1))
-        .execute(conn)?;
-    if let Some(key) = &cast.idempotency_key {
-        diesel::insert_into(vote_requests::table)
-            .values((
-                vote_requests::voter_id.eq(cast.voter_id),
-                vote_requests::idempotency_key.eq(key),
-                vote_requests::round_id.eq(cast.round_id),
-                vote_requests::nomination_id.eq(cast.nomination_id),
-                vote_requests::receipt.eq(&receipt),
-                vote_requests::created_at.eq(now),
-            ))
-            .execute(conn)?;
-    }
-    Ok(Receipt { round_id: cast.round_id, nomination_id: cast.nomination_id, receipt, replayed: false })
-}
-
-/// Records one vote. Call it inside a write transaction (or a savepoint):
-/// on an error the caller rolls back, so nothing of a refused vote remains.
-/// The database has the last word: one vote per voter and entry is the
-/// primary key, and the per-voter limit a conditional update.
-///
-/// It runs on the backend's own connection type, where diesel keeps every
-/// statement prepared: a vote is a handful of cached statements.
-pub fn cast(conn: &mut DbConn, cast: &Cast, now: NaiveDateTime) -> Result<Receipt, VoteError> {
-    match conn {
-        DbConn::Sqlite(c) => cast_sqlite(c, cast, now),
-        DbConn::Pg(c) => cast_pg(c, cast, now),
-    }
+    Ok(standing)
 }
 
 #[derive(QueryableByName)]
-struct PgTarget {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    kind: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    status: String,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>)]
-    opens_at: Option<NaiveDateTime>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>)]
-    closes_at: Option<NaiveDateTime>,
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    votes_per_voter: i32,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
-    nominee_id: Option<i64>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    nomination_status: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    earlier_receipt: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
-    earlier_round: Option<i64>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
-    earlier_nomination: Option<i64>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
-    earlier_withdrawn: Option<bool>,
+struct VoterStanding {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    voter_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    used: Option<i32>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::BigInt>>)]
+    nominations: Option<Vec<i64>>,
 }
 
-/// PostgreSQL, one transaction per vote in two round trips: one read that
-/// also locks the round row shared (a close locks it exclusively, so it waits
-/// for votes in flight and later votes find it closed), and one statement
-/// that writes the vote, the voter's ballot, the key and the entry's counter.
-/// The database refuses what breaks a rule: the primary key a second vote
-/// for an entry, the ballot's CHECK a vote beyond the limit.
-fn cast_pg(conn: &mut diesel::PgConnection, cast: &Cast, now: NaiveDateTime) -> Result<Receipt, VoteError> {
-    use diesel::result::{DatabaseErrorKind, Error};
-    use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
-    let target: PgTarget = diesel::sql_query(
-        "SELECT r.kind, r.status, r.opens_at, r.closes_at, r.votes_per_voter, n.nominee_id, \
-         n.status AS nomination_status, q.receipt AS earlier_receipt, q.round_id AS earlier_round, \
-         q.nomination_id AS earlier_nomination, q.withdrawn AS earlier_withdrawn \
-         FROM rounds r \
-         LEFT JOIN entries e ON e.round_id = r.id AND e.nomination_id = $2 \
-         LEFT JOIN nominations n ON n.id = e.nomination_id \
-         LEFT JOIN vote_requests q ON q.voter_id = $3 AND q.idempotency_key = $4 \
-         WHERE r.id = $1 FOR SHARE OF r",
-    )
-    .bind::<BigInt, _>(cast.round_id)
-    .bind::<BigInt, _>(cast.nomination_id)
-    .bind::<BigInt, _>(cast.voter_id)
-    .bind::<Nullable<Text>, _>(&cast.idempotency_key)
-    .get_result(conn)
-    .optional()?
-    .ok_or(Refusal::NoSuchEntry)?;
-    if let (Some(receipt), Some(round_id), Some(nomination_id)) =
-        (target.earlier_receipt, target.earlier_round, target.earlier_nomination)
-    {
-        return replayed(cast, round_id, nomination_id, receipt, target.earlier_withdrawn.unwrap_or(false));
-    }
-    let round = VotingRound {
-        kind: RoundKind::parse(&target.kind).unwrap_or(RoundKind::Review),
-        status: RoundStatus::parse(&target.status).unwrap_or(RoundStatus::Closed),
-        opens_at: target.opens_at,
-        closes_at: target.closes_at,
-        allow_withdrawal: false,
-    };
-    rules::check_round(&round, now)?;
-    let entry = target.nominee_id.map(|nominee_id| rules::Ballot {
-        nominee_id,
-        still_submitted: target.nomination_status.as_deref() == Some(NominationStatus::Submitted.as_str()),
-    });
-    rules::check_entry(entry, cast.voter_id)?;
-    let receipt = rules::new_receipt();
-    let written = diesel::sql_query(
-        "WITH ballot AS ( \
-           INSERT INTO ballots (round_id, voter_id, used, max_votes) VALUES ($1, $2, 1, $3) \
-           ON CONFLICT (round_id, voter_id) DO UPDATE SET used = ballots.used + 1 RETURNING used \
-         ), vote AS ( \
-           INSERT INTO votes (round_id, nomination_id, voter_id, receipt, voter_branch_id, ip, minute, created_at) \
-           VALUES ($1, $4, $2, $5, $6, $7, $8, $9) RETURNING 1 \
-         ), request AS ( \
-           INSERT INTO vote_requests (voter_id, idempotency_key, round_id, nomination_id, receipt, created_at) \
-           SELECT $2, $10, $1, $4, $5, $9 WHERE $10 IS NOT NULL RETURNING 1 \
-         ) \
-         UPDATE entries SET votes = votes + 1 WHERE round_id = $1 AND nomination_id = $4",
-    )
-    .bind::<BigInt, _>(cast.round_id)
-    .bind::<BigInt, _>(cast.voter_id)
-    .bind::<Integer, _>(target.votes_per_voter)
-    .bind::<BigInt, _>(cast.nomination_id)
-    .bind::<Text, _>(&receipt)
-    .bind::<Nullable<BigInt>, _>(cast.voter_branch_id)
-    .bind::<Text, _>(&cast.ip)
-    .bind::<BigInt, _>(rules::minute_of(now))
-    .bind::<Timestamp, _>(now)
-    .bind::<Nullable<Text>, _>(&cast.idempotency_key)
-    .execute(conn);
-    match written {
-        Ok(_) => Ok(Receipt {
-            round_id: cast.round_id,
-            nomination_id: cast.nomination_id,
-            receipt,
-            replayed: false,
-        }),
-        // A second vote for the entry, or the same key committed by a racing retry
-        // (the caller then answers with that request's receipt).
-        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Err(Refusal::AlreadyVoted.into()),
-        Err(Error::DatabaseError(DatabaseErrorKind::CheckViolation, _)) => Err(Refusal::NoVotesLeft.into()),
-        Err(e) => Err(e.into()),
+/// Each voter's used votes and the entries they voted for in a round.
+fn voters_standing(
+    conn: &mut DbConn,
+    round_id: i64,
+    voters: &[i64],
+) -> QueryResult<Vec<(i64, i32, Vec<i64>)>> {
+    match conn {
+        // One round trip, one primary-key lookup per voter whatever the
+        // planner's statistics say (they lag far behind a table that grows
+        // by thousands of rows a second).
+        DbConn::Pg(pg) => Ok(diesel::sql_query(
+            "SELECT q.voter_id, b.used, v.nominations FROM unnest($2) AS q(voter_id) \
+             LEFT JOIN LATERAL (SELECT used FROM ballots \
+               WHERE round_id = $1 AND voter_id = q.voter_id OFFSET 0) b ON true \
+             LEFT JOIN LATERAL (SELECT array_agg(nomination_id) AS nominations FROM votes \
+               WHERE round_id = $1 AND voter_id = q.voter_id) v ON true",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(round_id)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(voters)
+        .load::<VoterStanding>(pg)?
+        .into_iter()
+        .map(|v| (v.voter_id, v.used.unwrap_or(0), v.nominations.unwrap_or_default()))
+        .collect()),
+        DbConn::Sqlite(lite) => {
+            let mut standing: std::collections::HashMap<i64, (i32, Vec<i64>)> = ballots::table
+                .filter(ballots::round_id.eq(round_id))
+                .filter(ballots::voter_id.eq_any(voters))
+                .select((ballots::voter_id, ballots::used))
+                .load::<(i64, i32)>(lite)?
+                .into_iter()
+                .map(|(voter, used)| (voter, (used, Vec::new())))
+                .collect();
+            let voted: Vec<(i64, i64)> = votes::table
+                .filter(votes::round_id.eq(round_id))
+                .filter(votes::voter_id.eq_any(voters))
+                .select((votes::voter_id, votes::nomination_id))
+                .load(lite)?;
+            for (voter, nomination) in voted {
+                standing.entry(voter).or_default().1.push(nomination);
+            }
+            Ok(standing.into_iter().map(|(voter, (used, nominations))| (voter, used, nominations)).collect())
+        }
     }
 }
 
-/// The receipt an Idempotency-Key already got for this same vote, if any.
-pub fn replay(conn: &mut DbConn, cast: &Cast) -> QueryResult<Option<Receipt>> {
-    let Some(key) = &cast.idempotency_key else { return Ok(None) };
-    Ok(vote_requests::table
-        .find((cast.voter_id, key))
-        .filter(vote_requests::round_id.eq(cast.round_id))
-        .filter(vote_requests::nomination_id.eq(cast.nomination_id))
-        .select(vote_requests::receipt)
-        .first::<String>(conn)
-        .optional()?
-        .map(|receipt| Receipt {
+/// Writes a batch's new votes: the votes, the ballots' counts, the entries'
+/// counters and the keys, each in as few statements as the backend allows,
+/// rows in key order so that racing nodes take their locks in one order.
+fn record(
+    conn: &mut DbConn,
+    new: &[(&Cast, &str)],
+    standing: &rules::Standing,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    use std::collections::BTreeMap;
+    if new.is_empty() {
+        return Ok(());
+    }
+    let minute = rules::minute_of(now);
+    let mut takes: BTreeMap<(i64, i64), i32> = BTreeMap::new();
+    let mut counts: BTreeMap<(i64, i64), i64> = BTreeMap::new();
+    for (cast, _) in new {
+        *takes.entry((cast.round_id, cast.voter_id)).or_default() += 1;
+        *counts.entry((cast.round_id, cast.nomination_id)).or_default() += 1;
+    }
+    let takes: Vec<BallotTake> = takes
+        .into_iter()
+        .map(|((round_id, voter_id), used)| BallotTake {
+            round_id,
+            voter_id,
+            used,
+            max_votes: standing.rounds.get(&round_id).map_or(0, |(_, limit)| *limit),
+        })
+        .collect();
+    let mut votes: Vec<NewVote> = new
+        .iter()
+        .map(|(cast, receipt)| NewVote {
             round_id: cast.round_id,
             nomination_id: cast.nomination_id,
+            voter_id: cast.voter_id,
             receipt,
-            replayed: true,
-        }))
+            voter_branch_id: cast.voter_branch_id,
+            ip: &cast.ip,
+            minute,
+            created_at: now,
+        })
+        .collect();
+    votes.sort_unstable_by_key(|v| (v.round_id, v.voter_id, v.nomination_id));
+    let keys: Vec<NewKey> = new
+        .iter()
+        .filter_map(|(cast, receipt)| {
+            cast.idempotency_key.as_deref().map(|key| NewKey {
+                voter_id: cast.voter_id,
+                idempotency_key: key,
+                round_id: cast.round_id,
+                nomination_id: cast.nomination_id,
+                receipt,
+                created_at: now,
+            })
+        })
+        .collect();
+    crate::insert_batches!(conn, votes::table, votes, CHUNK)?;
+    crate::insert_batches!(conn, vote_requests::table, keys, CHUNK)?;
+    match conn {
+        DbConn::Pg(pg) => {
+            use diesel::sql_types::{Array, BigInt};
+            for chunk in takes.chunks(CHUNK) {
+                diesel::insert_into(ballots::table)
+                    .values(chunk)
+                    .on_conflict((ballots::round_id, ballots::voter_id))
+                    .do_update()
+                    .set(ballots::used.eq(ballots::used + diesel::upsert::excluded(ballots::used)))
+                    .execute(pg)?;
+            }
+            for round_id in sorted_unique(counts.keys().map(|(round, _)| *round)) {
+                let (nominations, added): (Vec<i64>, Vec<i64>) =
+                    counts.iter().filter(|((r, _), _)| *r == round_id).map(|((_, n), k)| (*n, *k)).unzip();
+                diesel::sql_query(
+                    "UPDATE entries AS e SET votes = e.votes + v.added \
+                     FROM unnest($2, $3) AS v(nomination_id, added) \
+                     WHERE e.round_id = $1 AND e.nomination_id = v.nomination_id",
+                )
+                .bind::<BigInt, _>(round_id)
+                .bind::<Array<BigInt>, _>(nominations)
+                .bind::<Array<BigInt>, _>(added)
+                .execute(pg)?;
+            }
+        }
+        // In process, a prepared statement a row costs less than building one
+        // for all (and diesel has no multi-row upsert for SQLite).
+        DbConn::Sqlite(lite) => {
+            for row in &takes {
+                diesel::insert_into(ballots::table)
+                    .values(row)
+                    .on_conflict((ballots::round_id, ballots::voter_id))
+                    .do_update()
+                    .set(ballots::used.eq(ballots::used + row.used))
+                    .execute(lite)?;
+            }
+            for ((round_id, nomination_id), added) in counts {
+                diesel::update(entries::table.find((round_id, nomination_id)))
+                    .set(entries::votes.eq(entries::votes + added))
+                    .execute(lite)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Withdraws a voter's vote for an entry (inside a write transaction): the
