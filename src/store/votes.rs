@@ -203,17 +203,21 @@ fn standing(conn: &mut DbConn, casts: &[&Cast]) -> QueryResult<rules::Standing> 
     let round_ids = sorted_unique(casts.iter().map(|c| c.round_id));
     let voter_ids = sorted_unique(casts.iter().map(|c| c.voter_id));
     let nomination_ids = sorted_unique(casts.iter().map(|c| c.nomination_id));
-    if let DbConn::Pg(pg) = conn {
-        // A close locks its round row exclusively: it waits for this batch,
-        // and a batch after it finds the round closed.
-        rounds::table.filter(rounds::id.eq_any(&round_ids)).select(rounds::id).for_share().load::<i64>(pg)?;
+    macro_rules! rounds {
+        () => {
+            rounds::table.filter(rounds::id.eq_any(&round_ids)).select((rounds::id, RoundRow::as_select()))
+        };
     }
-    let mut standing = rules::Standing::default();
-    let found: Vec<(i64, RoundRow)> = rounds::table
-        .filter(rounds::id.eq_any(&round_ids))
-        .select((rounds::id, RoundRow::as_select()))
-        .load(conn)?;
-    standing.rounds = found.into_iter().map(|(id, row)| (id, row.voting())).collect();
+    let found: Vec<(i64, RoundRow)> = match conn {
+        // Shared: a close locks its round row exclusively, so it waits for
+        // this batch, and a batch after it finds the round closed.
+        DbConn::Pg(pg) => rounds!().for_share().load(pg)?,
+        DbConn::Sqlite(lite) => rounds!().load(lite)?,
+    };
+    let mut standing = rules::Standing {
+        rounds: found.into_iter().map(|(id, row)| (id, row.voting())).collect(),
+        ..Default::default()
+    };
     let found: Vec<(i64, i64, i64, String)> = entries::table
         .inner_join(nominations::table)
         .filter(entries::round_id.eq_any(&round_ids))
@@ -370,50 +374,93 @@ fn record(
             })
         })
         .collect();
-    crate::insert_batches!(conn, votes::table, votes, CHUNK)?;
-    crate::insert_batches!(conn, vote_requests::table, keys, CHUNK)?;
     match conn {
-        DbConn::Pg(pg) => {
-            use diesel::sql_types::{Array, BigInt};
-            for chunk in takes.chunks(CHUNK) {
-                diesel::insert_into(ballots::table)
-                    .values(chunk)
-                    .on_conflict((ballots::round_id, ballots::voter_id))
-                    .do_update()
-                    .set(ballots::used.eq(ballots::used + diesel::upsert::excluded(ballots::used)))
-                    .execute(pg)?;
-            }
-            for round_id in sorted_unique(counts.keys().map(|(round, _)| *round)) {
-                let (nominations, added): (Vec<i64>, Vec<i64>) =
-                    counts.iter().filter(|((r, _), _)| *r == round_id).map(|((_, n), k)| (*n, *k)).unzip();
-                diesel::sql_query(
-                    "UPDATE entries AS e SET votes = e.votes + v.added \
-                     FROM unnest($2, $3) AS v(nomination_id, added) \
-                     WHERE e.round_id = $1 AND e.nomination_id = v.nomination_id",
-                )
-                .bind::<BigInt, _>(round_id)
-                .bind::<Array<BigInt>, _>(nominations)
-                .bind::<Array<BigInt>, _>(added)
-                .execute(pg)?;
-            }
-        }
-        // In process, a prepared statement a row costs less than building one
-        // for all (and diesel has no multi-row upsert for SQLite).
-        DbConn::Sqlite(lite) => {
-            for row in &takes {
-                diesel::insert_into(ballots::table)
-                    .values(row)
-                    .on_conflict((ballots::round_id, ballots::voter_id))
-                    .do_update()
-                    .set(ballots::used.eq(ballots::used + row.used))
-                    .execute(lite)?;
-            }
-            for ((round_id, nomination_id), added) in counts {
-                diesel::update(entries::table.find((round_id, nomination_id)))
-                    .set(entries::votes.eq(entries::votes + added))
-                    .execute(lite)?;
-            }
-        }
+        DbConn::Pg(pg) => record_pg(pg, &takes, &votes, &keys, &counts),
+        DbConn::Sqlite(lite) => record_sqlite(lite, &takes, &votes, &keys, &counts),
+    }
+}
+
+/// PostgreSQL: the whole batch in one statement and one round trip, its rows
+/// as arrays, so the statement's text (and its parse) is the same for any batch.
+fn record_pg(
+    pg: &mut diesel::PgConnection,
+    takes: &[BallotTake],
+    votes: &[NewVote],
+    keys: &[NewKey],
+    counts: &std::collections::BTreeMap<(i64, i64), i64>,
+) -> QueryResult<()> {
+    use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
+    fn column<T, U>(rows: &[T], f: impl Fn(&T) -> U) -> Vec<U> {
+        rows.iter().map(f).collect()
+    }
+    diesel::sql_query(
+        "WITH ballot AS ( \
+           INSERT INTO ballots (round_id, voter_id, used, max_votes) \
+           SELECT * FROM unnest($1, $2, $3, $4) \
+           ON CONFLICT (round_id, voter_id) DO UPDATE SET used = ballots.used + excluded.used \
+         ), vote AS ( \
+           INSERT INTO votes (round_id, nomination_id, voter_id, receipt, voter_branch_id, ip, minute, created_at) \
+           SELECT * FROM unnest($5, $6, $7, $8, $9, $10, $11, $12) \
+         ), request AS ( \
+           INSERT INTO vote_requests (voter_id, idempotency_key, round_id, nomination_id, receipt, created_at) \
+           SELECT * FROM unnest($13, $14, $15, $16, $17, $18) \
+         ) \
+         UPDATE entries AS e SET votes = e.votes + v.added \
+         FROM unnest($19, $20, $21) AS v(round_id, nomination_id, added) \
+         WHERE e.round_id = v.round_id AND e.nomination_id = v.nomination_id",
+    )
+    .bind::<Array<BigInt>, _>(column(takes, |t| t.round_id))
+    .bind::<Array<BigInt>, _>(column(takes, |t| t.voter_id))
+    .bind::<Array<Integer>, _>(column(takes, |t| t.used))
+    .bind::<Array<Integer>, _>(column(takes, |t| t.max_votes))
+    .bind::<Array<BigInt>, _>(column(votes, |v| v.round_id))
+    .bind::<Array<BigInt>, _>(column(votes, |v| v.nomination_id))
+    .bind::<Array<BigInt>, _>(column(votes, |v| v.voter_id))
+    .bind::<Array<Text>, _>(column(votes, |v| v.receipt))
+    .bind::<Array<Nullable<BigInt>>, _>(column(votes, |v| v.voter_branch_id))
+    .bind::<Array<Text>, _>(column(votes, |v| v.ip))
+    .bind::<Array<BigInt>, _>(column(votes, |v| v.minute))
+    .bind::<Array<Timestamp>, _>(column(votes, |v| v.created_at))
+    .bind::<Array<BigInt>, _>(column(keys, |k| k.voter_id))
+    .bind::<Array<Text>, _>(column(keys, |k| k.idempotency_key))
+    .bind::<Array<BigInt>, _>(column(keys, |k| k.round_id))
+    .bind::<Array<BigInt>, _>(column(keys, |k| k.nomination_id))
+    .bind::<Array<Text>, _>(column(keys, |k| k.receipt))
+    .bind::<Array<Timestamp>, _>(column(keys, |k| k.created_at))
+    .bind::<Array<BigInt>, _>(counts.keys().map(|(round, _)| *round).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(counts.keys().map(|(_, nomination)| *nomination).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(counts.values().copied().collect::<Vec<_>>())
+    .execute(pg)?;
+    Ok(())
+}
+
+/// SQLite, in process: multi-row inserts, and a prepared statement a row for
+/// the upserts and counters (diesel has no multi-row upsert for SQLite).
+fn record_sqlite(
+    lite: &mut diesel::SqliteConnection,
+    takes: &[BallotTake],
+    votes: &[NewVote],
+    keys: &[NewKey],
+    counts: &std::collections::BTreeMap<(i64, i64), i64>,
+) -> QueryResult<()> {
+    for row in takes {
+        diesel::insert_into(ballots::table)
+            .values(row)
+            .on_conflict((ballots::round_id, ballots::voter_id))
+            .do_update()
+            .set(ballots::used.eq(ballots::used + row.used))
+            .execute(lite)?;
+    }
+    for chunk in votes.chunks(CHUNK) {
+        diesel::insert_into(votes::table).values(chunk).execute(lite)?;
+    }
+    for chunk in keys.chunks(CHUNK) {
+        diesel::insert_into(vote_requests::table).values(chunk).execute(lite)?;
+    }
+    for (&(round_id, nomination_id), &added) in counts {
+        diesel::update(entries::table.find((round_id, nomination_id)))
+            .set(entries::votes.eq(entries::votes + added))
+            .execute(lite)?;
     }
     Ok(())
 }
