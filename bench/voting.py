@@ -34,20 +34,25 @@ PER_BRANCH = 2
 CONNECTIONS = 64
 
 VOTE_SCRIPT = r"""
+-- The requests are cheap to make: wrk shares the two cores with the service,
+-- so each voter's request head is built once, and no response() callback
+-- makes wrk hand every answer to Lua (the summary counts the non-2xx ones).
 local tokens, entries = {}, {}
 for line in io.lines("%(tokens)s") do table.insert(tokens, line) end
 for line in io.lines("%(entries)s") do table.insert(entries, tonumber(line)) end
-local threads = {}
 local counter = 1
 function setup(thread)
   thread:set("id", counter)
-  table.insert(threads, thread)
   counter = counter + 1
 end
 function init(args)
   k = id - 1
   step = %(threads)d
-  created, other = 0, 0
+  heads = {}
+  for i, token in ipairs(tokens) do
+    heads[i] = "POST /api/v1/rounds/%(round)d/votes HTTP/1.1\r\nHost: " .. wrk.host .. ":" .. wrk.port ..
+      "\r\nAuthorization: Bearer " .. token .. "\r\nContent-Type: application/json\r\nContent-Length: "
+  end
 end
 request = function()
   -- Round robin over the voters: one person's votes are far apart, as when
@@ -57,17 +62,12 @@ request = function()
   local vote_no = math.floor(k / #tokens) %% %(votes)d
   local entry = entries[((voter * 7 + vote_no) %% #entries) + 1]
   k = k + step
-  return wrk.format("POST", "/api/v1/rounds/%(round)d/votes",
-    {["Authorization"] = "Bearer " .. tokens[voter + 1], ["Content-Type"] = "application/json"},
-    '{"nomination_id":' .. entry .. '}')
-end
-response = function(status, headers, body)
-  if status == 201 then created = created + 1 else other = other + 1 end
+  local body = '{"nomination_id":' .. entry .. '}'
+  return heads[voter + 1] .. #body .. "\r\n\r\n" .. body
 end
 done = function(summary, latency, requests)
-  local c, o = 0, 0
-  for _, t in ipairs(threads) do c = c + t:get("created"); o = o + t:get("other") end
-  io.write(string.format("VOTES created=%%d other=%%d\n", c, o))
+  local refused = summary.errors.status
+  io.write(string.format("VOTES created=%%d other=%%d\n", summary.requests - refused, refused))
 end
 """
 

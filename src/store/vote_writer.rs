@@ -15,7 +15,7 @@ use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use tokio::sync::oneshot;
 
-use crate::db::{self, DatabaseUrl, DbConn};
+use crate::db::{self, Backend, DatabaseUrl, DbConn};
 use crate::error::{AppError, AppResult};
 use crate::store::votes::{self, Cast, Receipt, VoteError};
 
@@ -32,6 +32,7 @@ type Job = (Command, oneshot::Sender<Answer>);
 pub struct VoteWriter {
     sender: Option<Sender<Job>>,
     thread: Option<JoinHandle<()>>,
+    checkpointer: Option<Checkpointer>,
 }
 
 impl VoteWriter {
@@ -40,11 +41,15 @@ impl VoteWriter {
     pub fn start(url: &DatabaseUrl, queue: usize, batch: usize) -> anyhow::Result<VoteWriter> {
         let conn = connect(url).map_err(|e| anyhow::anyhow!("vote writer: {e}"))?;
         let (sender, receiver) = crossbeam_channel::bounded(queue);
-        let url = url.clone();
+        let writer_url = url.clone();
         let thread = std::thread::Builder::new()
             .name("vote-writer".into())
-            .spawn(move || run(&url, conn, receiver, batch.max(1)))?;
-        Ok(VoteWriter { sender: Some(sender), thread: Some(thread) })
+            .spawn(move || run(&writer_url, conn, receiver, batch.max(1)))?;
+        let checkpointer = match url.backend {
+            Backend::Sqlite => Some(Checkpointer::start(url)?),
+            Backend::Postgres => None,
+        };
+        Ok(VoteWriter { sender: Some(sender), thread: Some(thread), checkpointer })
     }
 
     pub async fn submit(&self, command: Command) -> AppResult<Option<Receipt>> {
@@ -66,6 +71,7 @@ impl Drop for VoteWriter {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+        self.checkpointer.take();
     }
 }
 
@@ -175,8 +181,12 @@ fn cast_all(
 /// would scan the whole table once it has grown.
 fn connect(url: &DatabaseUrl) -> anyhow::Result<DbConn> {
     let mut conn = url.connect()?;
-    if let DbConn::Pg(pg) = &mut conn {
-        pg.batch_execute("SET plan_cache_mode = force_custom_plan")?;
+    match &mut conn {
+        DbConn::Pg(pg) => pg.batch_execute("SET plan_cache_mode = force_custom_plan")?,
+        // The checkpointer copies the WAL back; this is only the backstop
+        // should it fall behind (SQLite's default, 1,000 pages, would make
+        // the writer stop for a checkpoint every few hundred batches).
+        DbConn::Sqlite(lite) => lite.batch_execute("PRAGMA wal_autocheckpoint = 20000")?,
     }
     Ok(conn)
 }
@@ -189,6 +199,40 @@ fn reconnect(url: &DatabaseUrl) -> DbConn {
                 tracing::error!(error = %e, "the vote writer cannot reconnect; retrying");
                 std::thread::sleep(std::time::Duration::from_secs(1));
             }
+        }
+    }
+}
+
+/// SQLite: copies the write-ahead log back into the database on its own
+/// thread and connection, every 100 ms, with a PASSIVE checkpoint (it never
+/// blocks the writer), so the vote writer does not stop to do it.
+struct Checkpointer {
+    stop: Option<Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(url: &DatabaseUrl) -> anyhow::Result<Checkpointer> {
+        let mut conn = url.connect().map_err(|e| anyhow::anyhow!("checkpointer: {e}"))?;
+        let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
+        let thread = std::thread::Builder::new().name("wal-checkpoint".into()).spawn(move || {
+            while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(std::time::Duration::from_millis(100))
+            {
+                if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                }
+            }
+        })?;
+        Ok(Checkpointer { stop: Some(stop), thread: Some(thread) })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }
