@@ -76,11 +76,11 @@ pub struct VoteSettings {
     #[arg(long, env = "AWARDS_TRUST_PROXY")]
     pub trust_proxy: bool,
 
-    /// SQLite: votes waiting for the writer before the answer is 503.
+    /// Votes waiting for the node's vote writer before the answer is 503.
     #[arg(long, env = "AWARDS_VOTE_QUEUE", default_value_t = 20_000)]
     pub vote_queue: usize,
 
-    /// SQLite: most votes the writer commits in one transaction.
+    /// Most votes the vote writer commits in one transaction.
     #[arg(long, env = "AWARDS_VOTE_BATCH", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub vote_batch: u64,
 }
