@@ -5,6 +5,7 @@
 //! | AWARDS_DATABASE_URL        | sqlite://awards.db   | `sqlite://PATH` or `postgres://USER:PASS@HOST:PORT/DB` |
 //! | AWARDS_BIND                | 127.0.0.1:8080       | address to listen on |
 //! | AWARDS_JWT_SECRET          | (required)           | HS256 key, at least 32 bytes; `--dev` makes a random one |
+//! | AWARDS_JWT_PREVIOUS_SECRET | (none)               | the key before a rotation: its tokens stay valid until they expire |
 //! | AWARDS_TOKEN_TTL           | 3600                 | access-token lifetime in seconds |
 //! | AWARDS_POOL_SIZE           | 16                   | database connections |
 //! | AWARDS_WORKERS             | cores                | HTTP worker threads |
@@ -104,6 +105,10 @@ pub struct Settings {
     #[arg(long, env = "AWARDS_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<SecretString>,
 
+    /// The signing key before the last rotation: its tokens stay valid until they expire.
+    #[arg(long, env = "AWARDS_JWT_PREVIOUS_SECRET", hide_env_values = true)]
+    pub jwt_previous_secret: Option<SecretString>,
+
     /// Development mode: a random JWT secret when none is set.
     #[arg(long)]
     pub dev: bool,
@@ -135,6 +140,7 @@ impl fmt::Debug for Settings {
             .field("database_url", &self.database.database_url.redacted())
             .field("bind", &self.bind)
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "***"))
+            .field("jwt_previous_secret", &self.jwt_previous_secret.as_ref().map(|_| "***"))
             .field("dev", &self.dev)
             .field("token_ttl", &self.token_ttl)
             .finish_non_exhaustive()
@@ -155,6 +161,16 @@ impl Settings {
             None => anyhow::bail!(
                 "AWARDS_JWT_SECRET is not set: set it to a random string of 32+ bytes, or run with --dev"
             ),
+        }
+    }
+
+    /// The key before the last rotation, if one is set.
+    pub fn previous_jwt_key(&self) -> anyhow::Result<Option<&SecretString>> {
+        match &self.jwt_previous_secret {
+            Some(secret) if secret.expose_secret().len() < 32 => {
+                anyhow::bail!("AWARDS_JWT_PREVIOUS_SECRET must be at least 32 bytes long")
+            }
+            previous => Ok(previous.as_ref()),
         }
     }
 

@@ -40,7 +40,8 @@ impl Application {
         .await??;
         // Everything that can fail comes before the first admin is made, so
         // that its password is never created without being printed.
-        let tokens = Tokens::new(&settings.jwt_key()?, settings.token_ttl);
+        let tokens =
+            Tokens::new(&settings.jwt_key()?, settings.token_ttl).with_previous(settings.previous_jwt_key()?);
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
         let hasher = Hasher::new(&settings.hashing)?;

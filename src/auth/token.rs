@@ -22,7 +22,8 @@ pub struct Claims {
 #[derive(Clone)]
 pub struct Tokens {
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// The signing key's, then the previous key's (during a rotation).
+    decoding: Vec<DecodingKey>,
     validation: Validation,
     pub ttl_secs: u64,
 }
@@ -35,7 +36,7 @@ impl Tokens {
         validation.set_required_spec_claims(&["exp", "sub", "iat"]);
         Tokens {
             encoding: EncodingKey::from_secret(key),
-            decoding: DecodingKey::from_secret(key),
+            decoding: vec![DecodingKey::from_secret(key)],
             validation,
             ttl_secs,
         }
@@ -57,8 +58,21 @@ impl Tokens {
     }
 
     /// The claims of a valid, unexpired token signed with our key; None otherwise.
+    /// Also accepts tokens signed with `previous`: rotating the key then
+    /// signs nobody out; tokens of the old key expire within the token TTL,
+    /// after which the previous key can be dropped.
+    pub fn with_previous(mut self, previous: Option<&SecretString>) -> Self {
+        if let Some(previous) = previous {
+            self.decoding.push(DecodingKey::from_secret(previous.expose_secret().as_bytes()));
+        }
+        self
+    }
+
     pub fn verify(&self, token: &str) -> Option<Claims> {
-        decode::<Claims>(token, &self.decoding, &self.validation).ok().map(|data| data.claims)
+        self.decoding
+            .iter()
+            .find_map(|key| decode::<Claims>(token, key, &self.validation).ok())
+            .map(|data| data.claims)
     }
 }
 
@@ -98,6 +112,18 @@ mod tests {
         let none = b64.encode(r#"{"alg":"none","typ":"JWT"}"#);
         assert!(t.verify(&format!("{none}.{}.", parts[1])).is_none(), "alg none");
         assert!(t.verify("garbage").is_none());
+    }
+
+    #[test]
+    fn a_rotated_key_still_accepts_the_previous_one() {
+        let (old, new) = ("o".repeat(32), "n".repeat(32));
+        let before = tokens(&old).issue(7, vec![Role::Employee], None, 0);
+        let rotated = tokens(&new).with_previous(Some(&SecretString::from(old.clone())));
+        assert_eq!(rotated.verify(&before).unwrap().sub, "7");
+        assert!(tokens(&new).verify(&before).is_none(), "not once the previous key is dropped");
+        let after = rotated.issue(8, vec![Role::Employee], None, 0);
+        assert!(tokens(&new).verify(&after).is_some(), "signed with the new key");
+        assert!(tokens(&old).verify(&after).is_none());
     }
 
     #[test]

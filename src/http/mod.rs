@@ -17,7 +17,7 @@ pub mod votes;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, App, HttpRequest, HttpResponse};
 use serde::{Deserialize, Deserializer};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -154,6 +154,23 @@ pub fn app(
         .route("/metrics", web::get().to(HttpResponse::Ok))
         .default_service(web::to(not_found))
         .wrap(ErrorHandlers::new().default_handler(problem_body))
+        .wrap(security_headers())
+}
+
+/// Headers on every answer, errors included (a handler's own value wins):
+/// answers carry personal data and tokens, so nothing is cached or sniffed,
+/// no page of ours can be framed, and no address leaks to other sites.
+/// Strict-Transport-Security belongs to the TLS-terminating proxy.
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::CACHE_CONTROL, "no-store"))
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+        ))
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {

@@ -292,3 +292,47 @@ async fn a_burst_beyond_the_hash_queue_gets_503_with_retry_after() {
         .unwrap();
     assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
 }
+
+/// A node restarted with a new key and the old one as previous keeps every
+/// signed-in user; its new tokens are signed with the new key only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_the_signing_key_signs_nobody_out() {
+    const NEW_SECRET: &str = "rotated-secret-rotated-secret-rotated-01";
+    let (db, url) = crate::helpers::TestDb::sqlite();
+    let old = TestApp::start(db, url.clone(), |_| {}).await;
+    let node = |previous: Option<&str>| {
+        let mut settings = crate::helpers::settings(&url);
+        settings.jwt_secret = Some(NEW_SECRET.into());
+        settings.jwt_previous_secret = previous.map(Into::into);
+        async move {
+            let (app, _) = awards::startup::Application::build(settings).await.expect("node starts");
+            let address = format!("http://127.0.0.1:{}", app.port());
+            tokio::spawn(app.run_until_stopped());
+            address
+        }
+    };
+    let me = |address: String, token: String| async move {
+        reqwest::Client::new()
+            .get(format!("{address}/api/v1/me"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    let rotated = node(Some(crate::helpers::JWT_SECRET)).await;
+    let old_token = old.admin().to_owned();
+    assert_eq!(me(rotated.clone(), old_token.clone()).await, StatusCode::OK, "old token, rotated node");
+    let login = reqwest::Client::new()
+        .post(format!("{rotated}/api/v1/auth/login"))
+        .json(&serde_json::json!({"employee_no": "admin", "password": old.admin_password}))
+        .send()
+        .await
+        .unwrap();
+    let new_token =
+        login.json::<serde_json::Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(me(rotated.clone(), new_token.clone()).await, StatusCode::OK);
+    assert_eq!(me(old.address.clone(), new_token).await, StatusCode::UNAUTHORIZED, "signed with the new key");
+    let done = node(None).await;
+    assert_eq!(me(done, old_token).await, StatusCode::UNAUTHORIZED, "previous key dropped");
+}

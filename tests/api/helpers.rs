@@ -104,6 +104,7 @@ pub fn settings(url: &str) -> Settings {
         },
         bind: "127.0.0.1:0".into(),
         jwt_secret: Some(JWT_SECRET.into()),
+        jwt_previous_secret: None,
         dev: false,
         token_ttl: 3600,
         workers: Some(2),

@@ -3,7 +3,7 @@ use reqwest::{Method, StatusCode};
 use crate::helpers::TestApp;
 use crate::on_both;
 
-on_both!(probes_answer, openapi_describes_every_route, errors_are_problems);
+on_both!(probes_answer, openapi_describes_every_route, errors_are_problems, security_headers_on_every_answer);
 
 async fn probes_answer(app: TestApp) {
     for (path, status) in [("/healthz", "ok"), ("/readyz", "ready")] {
@@ -65,4 +65,31 @@ async fn errors_are_problems(app: TestApp) {
     assert_eq!(res.body["type"], "/problems/not_found");
     let res = app.request(Method::PUT, "/api/v1/me", Some(app.admin()), None).await;
     assert!(res.status.is_client_error());
+}
+
+async fn security_headers_on_every_answer(app: TestApp) {
+    let answers = [
+        app.request(Method::GET, "/healthz", None, None).await,
+        app.get("/api/v1/me", app.admin()).await,
+        app.request(Method::GET, "/api/v1/me", None, None).await,
+        app.request(Method::GET, "/no/such/route", None, None).await,
+        app.request(Method::PUT, "/healthz", None, None).await,
+    ];
+    for res in answers {
+        for (name, value) in [
+            ("x-content-type-options", "nosniff"),
+            ("x-frame-options", "DENY"),
+            ("referrer-policy", "no-referrer"),
+            ("cache-control", "no-store"),
+        ] {
+            assert_eq!(
+                res.headers.get(name).and_then(|v| v.to_str().ok()),
+                Some(value),
+                "{name} on {}",
+                res.status
+            );
+        }
+        let csp = res.headers.get("content-security-policy").unwrap().to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    }
 }
