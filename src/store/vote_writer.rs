@@ -12,7 +12,6 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use diesel::connection::SimpleConnection;
-use diesel::Connection;
 use tokio::sync::oneshot;
 
 use crate::db::{self, Backend, DatabaseUrl, DbConn};
@@ -75,9 +74,9 @@ impl Drop for VoteWriter {
     }
 }
 
-/// A batch that failed is tried again this many times in all: on PostgreSQL
-/// another node's commit can break a batch's constraint, a deadlock or a
-/// serialization failure; the next try reads that commit and decides anew.
+/// A run is tried this many times in all: on PostgreSQL another node's
+/// commit can break one of its constraints, or the two can deadlock; the
+/// next try reads that commit and decides anew.
 const ATTEMPTS: usize = 3;
 
 fn run(url: &DatabaseUrl, mut conn: DbConn, jobs: Receiver<Job>, batch: usize) {
@@ -89,91 +88,114 @@ fn run(url: &DatabaseUrl, mut conn: DbConn, jobs: Receiver<Job>, batch: usize) {
                 Err(_) => break,
             }
         }
-        let now = db::now();
-        let mut attempt = 1;
-        let written = loop {
-            let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                write_batch(&mut conn, &pending, now)
-            }));
-            match written {
-                Ok(Err(diesel::result::Error::DatabaseError(_, info))) if attempt < ATTEMPTS => {
-                    tracing::warn!(error = info.message(), attempt, "a vote batch failed; trying again");
-                    attempt += 1;
-                }
-                written => break written,
-            }
-        };
-        match written {
-            Ok(Ok(answers)) => {
-                for ((_, reply), answer) in pending.into_iter().zip(answers) {
-                    let _ = reply.send(answer);
-                }
-            }
-            failed => {
-                match failed {
-                    Ok(Err(e)) => {
-                        tracing::error!(error = %e, votes = pending.len(), "a vote batch was not saved")
-                    }
-                    _ => tracing::error!(
-                        votes = pending.len(),
-                        "the vote writer panicked; the batch was not saved"
-                    ),
-                }
-                for (_, reply) in pending {
-                    let _ = reply.send(Err(VoteError::NotCommitted));
-                }
-            }
+        // Consecutive votes make one run, each withdrawal its own: one
+        // transaction a run, so a transaction takes its row locks in one
+        // ordered sweep (no deadlock between nodes) and commits once.
+        let commands: Vec<&Command> = pending.iter().map(|(command, _)| command).collect();
+        let mut answers = Vec::with_capacity(pending.len());
+        for run in commands.chunk_by(|a, b| matches!((a, b), (Command::Cast(_), Command::Cast(_)))) {
+            answers.extend(write_run(url, &mut conn, run));
         }
-        if db::is_broken(&mut conn) {
-            conn = reconnect(url);
+        for ((_, reply), answer) in pending.into_iter().zip(answers) {
+            let _ = reply.send(answer);
         }
     }
 }
 
-/// One transaction for the batch: each run of votes as one set, each
-/// withdrawal in its own savepoint. A refused vote or withdrawal is an
-/// answer; any other database error rolls back the whole batch, so no vote
-/// is reported lost that was in fact saved, nor the reverse.
-fn write_batch(
+/// Writes a run and answers each of its commands. A run of several votes
+/// that other transactions kept crossing is written vote by vote, so that a
+/// vote it cannot get past costs only its own answer (503, try again).
+fn write_run(url: &DatabaseUrl, conn: &mut DbConn, run: &[&Command]) -> Vec<Answer> {
+    match attempt(url, conn, run) {
+        Ok(answers) => answers,
+        Err(Failure::Crossed) if run.len() > 1 => {
+            run.chunks(1).flat_map(|one| write_run(url, conn, one)).collect()
+        }
+        Err(_) => run.iter().map(|_| Err(VoteError::NotCommitted)).collect(),
+    }
+}
+
+enum Failure {
+    /// Other transactions got in the way of every attempt.
+    Crossed,
+    /// Anything else: a lost connection, a lock held too long, a panic.
+    Failed,
+}
+
+/// One transaction for the run, tried again (up to [`ATTEMPTS`] in all) when
+/// another transaction got in the way.
+fn attempt(url: &DatabaseUrl, conn: &mut DbConn, run: &[&Command]) -> Result<Vec<Answer>, Failure> {
+    let mut attempt = 1;
+    loop {
+        let now = db::now();
+        let written =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write_tx(&mut *conn, run, now)));
+        if db::is_broken(conn) {
+            *conn = reconnect(url);
+        }
+        match written {
+            Ok(Ok(answers)) => return Ok(answers),
+            Ok(Err(e)) if got_in_the_way(&e) => {
+                if attempt == ATTEMPTS {
+                    tracing::warn!(error = %e, commands = run.len(), "a vote transaction was crossed every time");
+                    return Err(Failure::Crossed);
+                }
+                attempt += 1;
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, commands = run.len(), "votes were not saved");
+                return Err(Failure::Failed);
+            }
+            Err(_) => {
+                tracing::error!(commands = run.len(), "the vote writer panicked; votes were not saved");
+                return Err(Failure::Failed);
+            }
+        }
+    }
+}
+
+/// Errors that another transaction causes and a new try can get past.
+fn got_in_the_way(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind as Kind, Error};
+    match e {
+        Error::DatabaseError(
+            Kind::UniqueViolation | Kind::CheckViolation | Kind::SerializationFailure,
+            _,
+        ) => true,
+        Error::DatabaseError(_, info) => info.message().contains("deadlock detected"),
+        _ => false,
+    }
+}
+
+/// A run of votes, or one withdrawal, in one transaction. A refused vote is
+/// an answer; a refused withdrawal rolls its transaction back, then is one;
+/// any other error rolls it all back.
+fn write_tx(
     conn: &mut DbConn,
-    pending: &[Job],
+    run: &[&Command],
     now: chrono::NaiveDateTime,
 ) -> Result<Vec<Answer>, diesel::result::Error> {
-    db::write_tx(conn, |conn| {
-        let mut answers = Vec::with_capacity(pending.len());
-        let mut casts: Vec<&Cast> = Vec::new();
-        for (command, _) in pending {
-            match command {
-                Command::Cast(cast) => casts.push(cast),
-                Command::Withdraw { round_id, voter_id, nomination_id } => {
-                    cast_all(conn, &mut casts, now, &mut answers)?;
-                    let withdrawn = conn
-                        .transaction(|conn| votes::withdraw(conn, *round_id, *voter_id, *nomination_id, now));
-                    match withdrawn {
-                        Err(VoteError::Db(e)) => return Err(e),
-                        answer => answers.push(answer.map(|()| None)),
-                    }
-                }
-            }
+    let written = db::write_tx(conn, |conn| match run {
+        [Command::Withdraw { round_id, voter_id, nomination_id }] => {
+            votes::withdraw(conn, *round_id, *voter_id, *nomination_id, now).map(|()| vec![Ok(None)])
         }
-        cast_all(conn, &mut casts, now, &mut answers)?;
-        Ok(answers)
-    })
-}
-
-/// Records the votes gathered so far and empties the list.
-fn cast_all(
-    conn: &mut DbConn,
-    casts: &mut Vec<&Cast>,
-    now: chrono::NaiveDateTime,
-    answers: &mut Vec<Answer>,
-) -> diesel::QueryResult<()> {
-    if !casts.is_empty() {
-        let cast = votes::cast_batch(conn, casts, now)?;
-        answers.extend(cast.into_iter().map(|answer| answer.map(Some).map_err(VoteError::Refused)));
-        casts.clear();
+        _ => {
+            let casts: Vec<&Cast> = run
+                .iter()
+                .filter_map(|command| match command {
+                    Command::Cast(cast) => Some(cast),
+                    Command::Withdraw { .. } => None,
+                })
+                .collect();
+            let answers = votes::cast_batch(conn, &casts, now)?;
+            Ok(answers.into_iter().map(|answer| answer.map(Some).map_err(VoteError::Refused)).collect())
+        }
+    });
+    match written {
+        Ok(answers) => Ok(answers),
+        Err(VoteError::Db(e)) => Err(e),
+        Err(refused) => Ok(vec![Err(refused)]),
     }
-    Ok(())
 }
 
 /// The writer's connection. On PostgreSQL its statements are planned for
@@ -182,7 +204,11 @@ fn cast_all(
 fn connect(url: &DatabaseUrl) -> anyhow::Result<DbConn> {
     let mut conn = url.connect()?;
     match &mut conn {
-        DbConn::Pg(pg) => pg.batch_execute("SET plan_cache_mode = force_custom_plan")?,
+        // A close holds its round row for a moment; far longer means
+        // something is stuck, and the votes are better answered 503.
+        DbConn::Pg(pg) => {
+            pg.batch_execute("SET plan_cache_mode = force_custom_plan; SET lock_timeout = '10s'")?
+        }
         // The checkpointer copies the WAL back; this is only the backstop
         // should it fall behind (SQLite's default, 1,000 pages, would make
         // the writer stop for a checkpoint every few hundred batches).

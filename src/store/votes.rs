@@ -142,7 +142,7 @@ struct NewKey<'a> {
     created_at: NaiveDateTime,
 }
 
-/// Rows per multi-row statement: far below both backends' limits on bound values.
+/// Rows per multi-row insert on SQLite: far below its 32,766 bound values.
 const CHUNK: usize = 1000;
 
 /// Records a batch of votes, inside a write transaction the caller opens and
@@ -161,7 +161,7 @@ pub fn cast_batch(
     casts: &[&Cast],
     now: NaiveDateTime,
 ) -> QueryResult<Vec<Result<Receipt, Refusal>>> {
-    let mut standing = standing(conn, casts)?;
+    let mut standing = read_standing(conn, casts)?;
     let answers: Vec<Result<Receipt, Refusal>> = casts
         .iter()
         .map(|cast| {
@@ -199,7 +199,7 @@ fn sorted_unique(ids: impl Iterator<Item = i64>) -> Vec<i64> {
 }
 
 /// Reads what `rules::decide` needs about a batch.
-fn standing(conn: &mut DbConn, casts: &[&Cast]) -> QueryResult<rules::Standing> {
+fn read_standing(conn: &mut DbConn, casts: &[&Cast]) -> QueryResult<rules::Standing> {
     let round_ids = sorted_unique(casts.iter().map(|c| c.round_id));
     let voter_ids = sorted_unique(casts.iter().map(|c| c.voter_id));
     let nomination_ids = sorted_unique(casts.iter().map(|c| c.nomination_id));
@@ -282,7 +282,8 @@ fn voters_standing(
     match conn {
         // One round trip, one primary-key lookup per voter whatever the
         // planner's statistics say (they lag far behind a table that grows
-        // by thousands of rows a second).
+        // by thousands of rows a second); OFFSET 0 keeps the planner from
+        // flattening the lookup into a join it could plan as a scan.
         DbConn::Pg(pg) => Ok(diesel::sql_query(
             "SELECT q.voter_id, b.used, v.nominations FROM unnest($2) AS q(voter_id) \
              LEFT JOIN LATERAL (SELECT used FROM ballots \
@@ -344,7 +345,8 @@ fn record(
             round_id,
             voter_id,
             used,
-            max_votes: standing.rounds.get(&round_id).map_or(0, |(_, limit)| *limit),
+            // `decide` accepts votes only in rounds it knows.
+            max_votes: standing.rounds[&round_id].1,
         })
         .collect();
     let mut votes: Vec<NewVote> = new
@@ -361,7 +363,7 @@ fn record(
         })
         .collect();
     votes.sort_unstable_by_key(|v| (v.round_id, v.voter_id, v.nomination_id));
-    let keys: Vec<NewKey> = new
+    let mut keys: Vec<NewKey> = new
         .iter()
         .filter_map(|(cast, receipt)| {
             cast.idempotency_key.as_deref().map(|key| NewKey {
@@ -374,14 +376,16 @@ fn record(
             })
         })
         .collect();
+    keys.sort_unstable_by_key(|k| (k.voter_id, k.idempotency_key));
     match conn {
         DbConn::Pg(pg) => record_pg(pg, &takes, &votes, &keys, &counts),
         DbConn::Sqlite(lite) => record_sqlite(lite, &takes, &votes, &keys, &counts),
     }
 }
 
-/// PostgreSQL: the whole batch in one statement and one round trip, its rows
-/// as arrays, so the statement's text (and its parse) is the same for any batch.
+/// PostgreSQL: the entries' rows locked in key order (so that nodes writing
+/// at once cannot deadlock on these hot rows), then the whole batch in one
+/// statement of arrays: two round trips whatever the batch's size.
 fn record_pg(
     pg: &mut diesel::PgConnection,
     takes: &[BallotTake],
@@ -393,6 +397,16 @@ fn record_pg(
     fn column<T, U>(rows: &[T], f: impl Fn(&T) -> U) -> Vec<U> {
         rows.iter().map(f).collect()
     }
+    let entry_rounds: Vec<i64> = counts.keys().map(|(round, _)| *round).collect();
+    let entry_nominations: Vec<i64> = counts.keys().map(|(_, nomination)| *nomination).collect();
+    diesel::sql_query(
+        "SELECT 1 FROM entries AS e JOIN unnest($1, $2) AS v(round_id, nomination_id) \
+         ON e.round_id = v.round_id AND e.nomination_id = v.nomination_id \
+         ORDER BY e.round_id, e.nomination_id FOR NO KEY UPDATE OF e",
+    )
+    .bind::<Array<BigInt>, _>(&entry_rounds)
+    .bind::<Array<BigInt>, _>(&entry_nominations)
+    .execute(pg)?;
     diesel::sql_query(
         "WITH ballot AS ( \
            INSERT INTO ballots (round_id, voter_id, used, max_votes) \
@@ -427,8 +441,8 @@ fn record_pg(
     .bind::<Array<BigInt>, _>(column(keys, |k| k.nomination_id))
     .bind::<Array<Text>, _>(column(keys, |k| k.receipt))
     .bind::<Array<Timestamp>, _>(column(keys, |k| k.created_at))
-    .bind::<Array<BigInt>, _>(counts.keys().map(|(round, _)| *round).collect::<Vec<_>>())
-    .bind::<Array<BigInt>, _>(counts.keys().map(|(_, nomination)| *nomination).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(&entry_rounds)
+    .bind::<Array<BigInt>, _>(&entry_nominations)
     .bind::<Array<BigInt>, _>(counts.values().copied().collect::<Vec<_>>())
     .execute(pg)?;
     Ok(())
@@ -482,21 +496,21 @@ pub fn withdraw(
     }
     let (round, _) = voting_round(conn, round_id)?;
     rules::check_withdrawal(&round, now)?;
-    // The voter's ballot row first, as a vote takes it: one lock order, no deadlock.
+    let receipt: Option<String> = diesel::delete(votes::table.find((round_id, voter_id, nomination_id)))
+        .returning(votes::receipt)
+        .get_result(conn)
+        .optional()?;
+    let receipt = receipt.ok_or(Refusal::NoSuchVote)?;
+    // The entry's row before the ballot's, as a batch of votes takes them.
+    diesel::update(entries::table.find((round_id, nomination_id)))
+        .set(entries::votes.eq(entries::votes - 1))
+        .execute(conn)?;
     let held = diesel::update(ballots::table.find((round_id, voter_id)).filter(ballots::used.gt(0)))
         .set(ballots::used.eq(ballots::used - 1))
         .execute(conn)?;
     if held == 0 {
         return Err(Refusal::NoSuchVote.into());
     }
-    let receipt: Option<String> = diesel::delete(votes::table.find((round_id, voter_id, nomination_id)))
-        .returning(votes::receipt)
-        .get_result(conn)
-        .optional()?;
-    let receipt = receipt.ok_or(Refusal::NoSuchVote)?;
-    diesel::update(entries::table.find((round_id, nomination_id)))
-        .set(entries::votes.eq(entries::votes - 1))
-        .execute(conn)?;
     // A late retry of the request that made the vote must not bring it back.
     diesel::update(vote_requests::table.filter(vote_requests::receipt.eq(receipt)))
         .set(vote_requests::withdrawn.eq(true))

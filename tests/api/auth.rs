@@ -300,16 +300,11 @@ async fn rotating_the_signing_key_signs_nobody_out() {
     const NEW_SECRET: &str = "rotated-secret-rotated-secret-rotated-01";
     let (db, url) = crate::helpers::TestDb::sqlite();
     let old = TestApp::start(db, url.clone(), |_| {}).await;
-    let node = |previous: Option<&str>| {
-        let mut settings = crate::helpers::settings(&url);
-        settings.jwt_secret = Some(NEW_SECRET.into());
-        settings.jwt_previous_secret = previous.map(Into::into);
-        async move {
-            let (app, _) = awards::startup::Application::build(settings).await.expect("node starts");
-            let address = format!("http://127.0.0.1:{}", app.port());
-            tokio::spawn(app.run_until_stopped());
-            address
-        }
+    let node = |previous: Option<&'static str>| {
+        crate::helpers::another_node(&url, move |s| {
+            s.jwt_secret = Some(NEW_SECRET.into());
+            s.jwt_previous_secret = previous.map(Into::into);
+        })
     };
     let me = |address: String, token: String| async move {
         reqwest::Client::new()

@@ -136,6 +136,17 @@ impl Response {
     }
 }
 
+/// A second node of the service on the same database (no first admin: the
+/// database has one); its address.
+pub async fn another_node(database_url: &str, tweak: impl FnOnce(&mut Settings)) -> String {
+    let mut settings = settings(database_url);
+    tweak(&mut settings);
+    let (app, _) = awards::startup::Application::build(settings).await.expect("node starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    address
+}
+
 impl TestApp {
     pub async fn sqlite() -> TestApp {
         let (db, url) = TestDb::sqlite();

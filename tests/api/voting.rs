@@ -236,6 +236,52 @@ fn created(res: &crate::helpers::Response) {
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
 }
 
+/// Two nodes on one PostgreSQL database, each with its own vote writer, take
+/// the same voters' votes at once: the database's constraints hold the limits
+/// across them, and every acknowledged vote is counted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_hold_the_limits_together() {
+    let Some(app) = TestApp::postgres().await else { return };
+    let (f, round) = voting_round(&app, false).await;
+    let entries: Vec<i64> = f.nominations.keys().copied().collect();
+    let people = voters(&app, 6).await;
+    let nodes = [app.address.clone(), crate::helpers::another_node(&app.database_url, |_| {}).await];
+    let client = reqwest::Client::new();
+    let mut tasks = vec![];
+    for (v, (_, token)) in people.iter().enumerate() {
+        for (i, &entry) in entries[..8].iter().enumerate() {
+            // Voter 0 sends one keyed vote 4 times, twice to each node.
+            let (entry, key) = if v == 0 && i < 4 { (entries[0], Some("k")) } else { (entry, None) };
+            let request = client
+                .post(format!("{}/api/v1/rounds/{round}/votes", nodes[(v + i) % 2]))
+                .bearer_auth(token)
+                .json(&json!({"nomination_id": entry}));
+            let request = match key {
+                Some(key) => request.header("Idempotency-Key", key),
+                None => request,
+            };
+            tasks.push(tokio::spawn(async move {
+                let res = TestApp::read(request.send().await.expect("sent")).await;
+                (v, res.status, res.body["receipt"].as_str().map(str::to_owned))
+            }));
+        }
+    }
+    let mut created: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    for task in tasks {
+        let (voter, status, receipt) = task.await.unwrap();
+        assert!(status == StatusCode::CREATED || status == StatusCode::CONFLICT, "{status}");
+        if status == StatusCode::CREATED {
+            created.entry(voter).or_default().extend(receipt);
+        }
+    }
+    assert!(created.values().all(|receipts| receipts.len() == 3), "{created:?}");
+    ok(&app.post(format!("/api/v1/rounds/{round}/close"), app.admin(), json!({})).await);
+    assert_eq!(tallies(&app, round).await.values().sum::<i64>(), 18);
+    let (_, ledger) = recount_ledger(&app, round).await;
+    let acknowledged: BTreeSet<String> = created.into_values().flatten().collect();
+    assert_eq!(ledger, acknowledged, "the ledger is exactly the acknowledged votes");
+}
+
 async fn parallel_votes_hold_the_limits(app: TestApp) {
     let (f, round) = voting_round(&app, false).await;
     let entries: Vec<i64> = f.nominations.keys().copied().collect();
