@@ -31,7 +31,7 @@ import foundation as f  # noqa: E402
 
 VOTES_PER_VOTER = 5
 PER_BRANCH = 2
-CONNECTIONS = 64
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
 
 VOTE_SCRIPT = r"""
 -- The requests are cheap to make: wrk shares the two cores with the service,

@@ -208,6 +208,10 @@ pub enum LockSpace {
     Campaign = 1,
     /// The audit chain's head (one resource, id 0): appends take turns.
     AuditChain = 2,
+    /// A round's votes: vote batches and withdrawals hold it shared, a close
+    /// exclusively. The lock manager queues fairly, so a stream of votes
+    /// cannot starve a close (shared row locks could jump its queue).
+    RoundVotes = 3,
 }
 
 /// Takes a transaction-scoped lock on one resource on PostgreSQL, shared or

@@ -769,12 +769,8 @@ pub fn close(conn: &mut DbConn, actor: i64, id: i64, allow_missing_reviews: bool
         let campaign_id = campaign_of(conn, id)?;
         // Exclusive: reviews and votes in flight land before the count, later ones are refused.
         db::lock_resource(conn, db::LockSpace::Campaign, campaign_id, false)?;
-        if let DbConn::Pg(pg) = conn {
-            // Votes hold the round's row shared until they commit: wait for them.
-            diesel::sql_query("SELECT 1 FROM rounds WHERE id = $1 FOR UPDATE")
-                .bind::<diesel::sql_types::BigInt, _>(id)
-                .execute(pg)?;
-        }
+        // Votes hold it shared until they commit: wait for those in flight.
+        db::lock_resource(conn, db::LockSpace::RoundVotes, id, false)?;
         let campaign = campaign_store::get(conn, campaign_id)?;
         let round = get(conn, id)?;
         round.require_status(RoundStatus::Open, "closing it")?;

@@ -203,17 +203,16 @@ fn read_standing(conn: &mut DbConn, casts: &[&Cast]) -> QueryResult<rules::Stand
     let round_ids = sorted_unique(casts.iter().map(|c| c.round_id));
     let voter_ids = sorted_unique(casts.iter().map(|c| c.voter_id));
     let nomination_ids = sorted_unique(casts.iter().map(|c| c.nomination_id));
-    macro_rules! rounds {
-        () => {
-            rounds::table.filter(rounds::id.eq_any(&round_ids)).select((rounds::id, RoundRow::as_select()))
-        };
+    for &round_id in &round_ids {
+        // Shared: a close takes it exclusively, so it waits for this batch,
+        // and a batch after it finds the round closed (on PostgreSQL; SQLite's
+        // write lock already makes them take turns).
+        db::lock_resource(conn, db::LockSpace::RoundVotes, round_id, true)?;
     }
-    let found: Vec<(i64, RoundRow)> = match conn {
-        // Shared: a close locks its round row exclusively, so it waits for
-        // this batch, and a batch after it finds the round closed.
-        DbConn::Pg(pg) => rounds!().for_share().load(pg)?,
-        DbConn::Sqlite(lite) => rounds!().load(lite)?,
-    };
+    let found: Vec<(i64, RoundRow)> = rounds::table
+        .filter(rounds::id.eq_any(&round_ids))
+        .select((rounds::id, RoundRow::as_select()))
+        .load(conn)?;
     let mut standing = rules::Standing {
         rounds: found.into_iter().map(|(id, row)| (id, row.voting())).collect(),
         ..Default::default()
@@ -488,12 +487,8 @@ pub fn withdraw(
     nomination_id: i64,
     now: NaiveDateTime,
 ) -> Result<(), VoteError> {
-    if let DbConn::Pg(pg) = conn {
-        // As a vote does: a close waits for this, and this sees a close.
-        diesel::sql_query("SELECT 1 FROM rounds WHERE id = $1 FOR SHARE")
-            .bind::<diesel::sql_types::BigInt, _>(round_id)
-            .execute(pg)?;
-    }
+    // As a vote does: a close waits for this, and this sees a close.
+    db::lock_resource(conn, db::LockSpace::RoundVotes, round_id, true)?;
     let (round, _) = voting_round(conn, round_id)?;
     rules::check_withdrawal(&round, now)?;
     let receipt: Option<String> = diesel::delete(votes::table.find((round_id, voter_id, nomination_id)))
