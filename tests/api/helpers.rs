@@ -119,6 +119,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub admin_password: String,
     pub database_url: String,
+    /// Stops the server as SIGTERM would (`stop(true)`: graceful).
+    pub server: actix_web::dev::ServerHandle,
     admin_token: Option<String>,
     _db: TestDb,
 }
@@ -168,9 +170,12 @@ impl TestApp {
         tweak(&mut settings);
         let (app, first_admin) = Application::build(settings).await.expect("app starts");
         let address = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped());
+        let server = app.server();
+        let handle = server.handle();
+        tokio::spawn(server);
         let mut app = TestApp {
             address,
+            server: handle,
             client: reqwest::Client::new(),
             admin_password: first_admin.expect("an empty database gets a first admin").password,
             database_url: url,

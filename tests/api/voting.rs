@@ -13,6 +13,7 @@ on_both!(
     parallel_votes_hold_the_limits,
     concurrent_voters_match_the_oracle,
     votes_racing_a_close_are_counted_or_refused,
+    a_graceful_stop_answers_and_keeps_every_vote_in_flight,
 );
 
 /// A campaign of 12 submitted nominations in screening, with one open vote
@@ -439,4 +440,60 @@ async fn votes_are_rate_limited_per_account() {
     assert_eq!((limited.status, limited.code()), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));
     let retry_after: u64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry_after));
+}
+
+/// A graceful stop (what SIGTERM does) while votes stream in: every vote
+/// acknowledged is in the database once the server has stopped, and every
+/// vote in it was acknowledged (the writer finished its batches before exit).
+async fn a_graceful_stop_answers_and_keeps_every_vote_in_flight(app: TestApp) {
+    let (f, round) = voting_round(&app, false).await;
+    let entries: Vec<i64> = f.nominations.keys().copied().collect();
+    let people = voters(&app, 40).await;
+    let first = vote(&app, round, &people[0].1, entries[0], None).await;
+    created(&first);
+    let app = Arc::new(app);
+    let tasks: Vec<_> = people
+        .iter()
+        .flat_map(|(_, token)| entries[..3].iter().map(move |&e| (token.clone(), e)))
+        .skip(1)
+        .map(|(token, entry)| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let res = app
+                    .client
+                    .post(format!("{}/api/v1/rounds/{round}/votes", app.address))
+                    .bearer_auth(token)
+                    .json(&json!({"nomination_id": entry}))
+                    .send()
+                    .await;
+                match res {
+                    Ok(res) => Some(TestApp::read(res).await),
+                    Err(_) => None, // refused at the door: the server was stopping
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    app.server.stop(true).await;
+    let mut acknowledged: BTreeSet<String> =
+        first.body["receipt"].as_str().map(str::to_owned).into_iter().collect();
+    for task in tasks {
+        if let Some(res) = task.await.unwrap() {
+            assert!(
+                res.status == StatusCode::CREATED || res.status == StatusCode::SERVICE_UNAVAILABLE,
+                "{}",
+                res.status
+            );
+            acknowledged.extend(res.body["receipt"].as_str().map(str::to_owned));
+        }
+    }
+    use diesel::prelude::*;
+    let stored: BTreeSet<String> = awards::db::schema::votes::table
+        .filter(awards::db::schema::votes::round_id.eq(round))
+        .select(awards::db::schema::votes::receipt)
+        .load::<String>(&mut app.connect())
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(stored, acknowledged, "stored votes are exactly the acknowledged ones");
 }
