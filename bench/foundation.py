@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from datetime import datetime, timedelta, timezone
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "awards")
@@ -184,6 +185,28 @@ def create_org(token):
             request("POST", "/api/v1/branches", token, {"code": code, "name": f"{company['name']}第{b + 1}分行", "member_company_id": company["id"]})
             codes.append(code)
     return codes
+
+
+def all_users(token):
+    """Every account, page by page."""
+    users, page = [], 1
+    while True:
+        out = request("GET", f"/api/v1/users?per_page=500&page={page}", token)
+        users += out["items"]
+        if page * 500 >= out["total"]:
+            return users
+        page += 1
+
+
+def nominating_campaign(token, per_branch, **settings):
+    """A campaign open for nominations (since an hour ago, for a day); its id."""
+    now = datetime.now(timezone.utc)
+    campaign = request("POST", "/api/v1/campaigns", token, {
+        "name": "2026 最美消保人", "nominations_per_branch": per_branch,
+        "nomination_opens_at": (now - timedelta(hours=1)).isoformat(),
+        "nomination_closes_at": (now + timedelta(days=1)).isoformat(), **settings})
+    request("PATCH", f"/api/v1/campaigns/{campaign['id']}", token, {"status": "nominating"})
+    return campaign["id"]
 
 
 def run_backend(backend, args, workdir, argon_rate):

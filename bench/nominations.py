@@ -14,7 +14,6 @@ import os
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import foundation as f  # noqa: E402
@@ -44,12 +43,7 @@ def run_backend(backend, args, workdir):
         staff = os.path.join(workdir, "staff.csv")
         f.make_csv(staff, args.employees, codes)
         secs, _, _ = f.timed([f.BIN, "import-employees", staff, "--codes-out", os.path.join(workdir, "codes.csv")], env)
-        now = datetime.now(timezone.utc)
-        campaign = f.request("POST", "/api/v1/campaigns", token, {
-            "name": "2026 最美消保人", "nominations_per_branch": 5,
-            "nomination_opens_at": (now - timedelta(hours=1)).isoformat(),
-            "nomination_closes_at": (now + timedelta(days=1)).isoformat()})
-        f.request("PATCH", f"/api/v1/campaigns/{campaign['id']}", token, {"status": "nominating"})
+        campaign_id = f.nominating_campaign(token, 5)
         # Five nominees per branch: employees are spread round-robin over the branches.
         nominees = []
         users = f.request("GET", "/api/v1/users?per_page=500&page=1", token)
@@ -58,7 +52,7 @@ def run_backend(backend, args, workdir):
             nominees += [first_id + b + k * len(codes) for k in range(5)]
 
         def nominate(nominee):
-            n = f.request("POST", f"/api/v1/campaigns/{campaign['id']}/nominations", token, {
+            n = f.request("POST", f"/api/v1/campaigns/{campaign_id}/nominations", token, {
                 "nominee_id": nominee, "title": "守护客户的钱袋子", "summary": "识破电信诈骗，挽回损失。",
                 "story": "她在柜台前坚持了三个小时。" * 20})
             f.request("POST", f"/api/v1/nominations/{n['id']}/submit", token, {})

@@ -19,7 +19,6 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import foundation as f  # noqa: E402
@@ -55,14 +54,7 @@ def run_backend(backend, workdir):
         with open(codes_out, encoding="utf-8") as inp:
             activation = {row["employee_no"]: row["activation_code"] for row in csv.DictReader(inp)}
 
-        ids = {}
-        page = 1
-        while True:
-            users = f.request("GET", f"/api/v1/users?per_page=500&page={page}", token)
-            ids.update({u["employee_no"]: u["id"] for u in users["items"]})
-            if page * 500 >= users["total"]:
-                break
-            page += 1
+        ids = {u["employee_no"]: u["id"] for u in f.all_users(token)}
 
         def activate(no):
             out = f.request("POST", "/api/v1/auth/activate", None,
@@ -72,13 +64,7 @@ def run_backend(backend, workdir):
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
             reviewer_tokens = dict(pool.map(activate, [no for no in activation if no.startswith("R")]))
 
-        now = datetime.now(timezone.utc)
-        campaign = f.request("POST", "/api/v1/campaigns", token, {
-            "name": "2026 最美消保人", "nominations_per_branch": QUOTA, "winners_target": 310,
-            "nomination_opens_at": (now - timedelta(hours=1)).isoformat(),
-            "nomination_closes_at": (now + timedelta(days=1)).isoformat()})
-        cid = campaign["id"]
-        f.request("PATCH", f"/api/v1/campaigns/{cid}", token, {"status": "nominating"})
+        cid = f.nominating_campaign(token, QUOTA, winners_target=310)
 
         def nominate(no):
             n = f.request("POST", f"/api/v1/campaigns/{cid}/nominations", token, {

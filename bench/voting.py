@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import foundation as f  # noqa: E402
@@ -122,20 +121,8 @@ def run_backend(backend, args, workdir):
         staff = os.path.join(workdir, f"staff-{backend}.csv")
         f.make_csv(staff, args.employees, codes)
         f.timed([f.BIN, "import-employees", staff, "--codes-out", os.path.join(workdir, f"codes-{backend}.csv")], env)
-        users, page = [], 1
-        while True:
-            out = f.request("GET", f"/api/v1/users?per_page=500&page={page}", token)
-            users += [u for u in out["items"] if u["employee_no"].startswith("E")]
-            if page * 500 >= out["total"]:
-                break
-            page += 1
-        now = datetime.now(timezone.utc)
-        campaign = f.request("POST", "/api/v1/campaigns", token, {
-            "name": "2026 最美消保人", "nominations_per_branch": PER_BRANCH, "winners_target": 310,
-            "nomination_opens_at": (now - timedelta(hours=1)).isoformat(),
-            "nomination_closes_at": (now + timedelta(days=1)).isoformat()})
-        cid = campaign["id"]
-        f.request("PATCH", f"/api/v1/campaigns/{cid}", token, {"status": "nominating"})
+        users = [u for u in f.all_users(token) if u["employee_no"].startswith("E")]
+        cid = f.nominating_campaign(token, PER_BRANCH, winners_target=310)
         by_branch = {}
         for u in users:
             by_branch.setdefault(u["branch_id"], []).append(u)
