@@ -232,28 +232,20 @@ pub fn lock_resource(conn: &mut DbConn, space: LockSpace, id: i64, shared: bool)
     Ok(())
 }
 
-/// Runs one diesel expression on the backend's own connection, for what
-/// MultiConnection lacks (multi-row inserts, upserts) or does not keep
-/// prepared: `on_backend!(conn, |c| query.execute(c))`.
-#[macro_export]
-macro_rules! on_backend {
-    ($conn:expr, |$c:ident| $body:expr) => {
-        match &mut *$conn {
-            $crate::db::DbConn::Pg($c) => $body,
-            $crate::db::DbConn::Sqlite($c) => $body,
-        }
-    };
-}
-
-/// Multi-row inserts on the backend's own connection (inside the caller's
-/// transaction), `$chunk` rows a statement: keep rows × columns under
-/// SQLite's 32,766 bound parameters.
+/// Multi-row inserts, which MultiConnection lacks, on the backend's own
+/// connection (inside the caller's transaction), `$chunk` rows a statement:
+/// keep rows × columns under SQLite's 32,766 bound parameters.
 #[macro_export]
 macro_rules! insert_batches {
     ($conn:expr, $table:expr, $rows:expr, $chunk:expr) => {{
         let result: diesel::QueryResult<()> = (|| {
             for chunk in $rows.chunks($chunk) {
-                $crate::on_backend!($conn, |c| diesel::insert_into($table).values(chunk).execute(c))?;
+                match &mut *$conn {
+                    $crate::db::DbConn::Pg(pg) => diesel::insert_into($table).values(chunk).execute(pg)?,
+                    $crate::db::DbConn::Sqlite(lite) => {
+                        diesel::insert_into($table).values(chunk).execute(lite)?
+                    }
+                };
             }
             Ok(())
         })();

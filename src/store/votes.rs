@@ -376,22 +376,27 @@ fn record(
         })
         .collect();
     keys.sort_unstable_by_key(|k| (k.voter_id, k.idempotency_key));
+    let rows = Rows { takes, votes, keys, counts };
     match conn {
-        DbConn::Pg(pg) => record_pg(pg, &takes, &votes, &keys, &counts),
-        DbConn::Sqlite(lite) => record_sqlite(lite, &takes, &votes, &keys, &counts),
+        DbConn::Pg(pg) => record_pg(pg, &rows),
+        DbConn::Sqlite(lite) => record_sqlite(lite, &rows),
     }
+}
+
+/// A batch's new votes as the tables take them, each in key order.
+struct Rows<'a> {
+    takes: Vec<BallotTake>,
+    votes: Vec<NewVote<'a>>,
+    keys: Vec<NewKey<'a>>,
+    /// (round, nomination) → votes to add to the entry's counter.
+    counts: std::collections::BTreeMap<(i64, i64), i64>,
 }
 
 /// PostgreSQL: the entries' rows locked in key order (so that nodes writing
 /// at once cannot deadlock on these hot rows), then the whole batch in one
 /// statement of arrays: two round trips whatever the batch's size.
-fn record_pg(
-    pg: &mut diesel::PgConnection,
-    takes: &[BallotTake],
-    votes: &[NewVote],
-    keys: &[NewKey],
-    counts: &std::collections::BTreeMap<(i64, i64), i64>,
-) -> QueryResult<()> {
+fn record_pg(pg: &mut diesel::PgConnection, rows: &Rows) -> QueryResult<()> {
+    let Rows { takes, votes, keys, counts } = rows;
     use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
     fn column<T, U>(rows: &[T], f: impl Fn(&T) -> U) -> Vec<U> {
         rows.iter().map(f).collect()
@@ -449,13 +454,8 @@ fn record_pg(
 
 /// SQLite, in process: multi-row inserts, and a prepared statement a row for
 /// the upserts and counters (diesel has no multi-row upsert for SQLite).
-fn record_sqlite(
-    lite: &mut diesel::SqliteConnection,
-    takes: &[BallotTake],
-    votes: &[NewVote],
-    keys: &[NewKey],
-    counts: &std::collections::BTreeMap<(i64, i64), i64>,
-) -> QueryResult<()> {
+fn record_sqlite(lite: &mut diesel::SqliteConnection, rows: &Rows) -> QueryResult<()> {
+    let Rows { takes, votes, keys, counts } = rows;
     for row in takes {
         diesel::insert_into(ballots::table)
             .values(row)
