@@ -57,6 +57,16 @@ pub enum Command {
         #[command(flatten)]
         database: DatabaseSettings,
     },
+    /// Write a consistent copy of the live SQLite database to FILE (a new
+    /// file); on PostgreSQL use pg_dump.
+    Backup {
+        #[command(flatten)]
+        database: DatabaseSettings,
+        file: PathBuf,
+    },
+    /// Run a whole campaign at real size into an empty database: 300,000
+    /// employees, nominations, two rounds, about 1.5 million votes, 310 winners.
+    Demo(crate::demo::DemoArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -95,6 +105,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::ImportEmployees { database, file, codes_out } => import(database, file, codes_out).await,
+        Command::Backup { database, file } => {
+            let shown = file.display().to_string();
+            blocking(move || {
+                let mut conn = database.database_url.connect().map_err(|e| {
+                    anyhow::anyhow!("cannot connect to {}: {e}", database.database_url.redacted())
+                })?;
+                crate::db::backup(&mut conn, &file)
+            })
+            .await?;
+            println!("backup written to {shown}");
+            Ok(())
+        }
+        Command::Demo(args) => {
+            blocking(move || {
+                let outcome = crate::demo::run(&args)?;
+                crate::demo::print_summary(&args, &outcome);
+                Ok(())
+            })
+            .await
+        }
         Command::VerifyAudit { database } => {
             let result = blocking(move || {
                 let pool = crate::db::pool(&database.database_url, 1)?;

@@ -157,6 +157,28 @@ pub fn pool(url: &DatabaseUrl, size: u32) -> anyhow::Result<Pool> {
 }
 
 /// Applies pending migrations; returns the names of those applied.
+/// Writes a consistent copy of a live SQLite database to a new file with
+/// `VACUUM INTO`: one read transaction, so the service keeps running and the
+/// copy includes what sits in the `-wal` file. PostgreSQL has `pg_dump`.
+pub fn backup(conn: &mut DbConn, path: &std::path::Path) -> anyhow::Result<()> {
+    let DbConn::Sqlite(lite) = conn else {
+        anyhow::bail!(
+            "backup copies SQLite databases; for PostgreSQL use pg_dump, e.g. \
+             pg_dump -Fc -d awards > {} (see docs/operator.md, Backups)",
+            path.display()
+        );
+    };
+    if path.exists() {
+        anyhow::bail!("{} exists already; backup writes a new file and overwrites nothing", path.display());
+    }
+    let target = path.to_str().ok_or_else(|| anyhow::anyhow!("the path {} is not UTF-8", path.display()))?;
+    diesel::sql_query("VACUUM INTO ?")
+        .bind::<diesel::sql_types::Text, _>(target)
+        .execute(lite)
+        .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    Ok(())
+}
+
 pub fn migrate(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
     let applied = match conn {
         DbConn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),

@@ -473,6 +473,39 @@ pub fn upsert_admin(
     })
 }
 
+/// Every account by employee number.
+pub fn ids_by_employee_no(conn: &mut DbConn) -> QueryResult<HashMap<String, i64>> {
+    Ok(users::table
+        .select((users::employee_no, users::id))
+        .load::<(String, i64)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// Gives every account that has not chosen a password yet this password
+/// hash, in place of its activation code. For the demo, whose accounts share
+/// one password so that the API can be tried at once; returns how many.
+pub fn set_pending_passwords(conn: &mut DbConn, actor: i64, password_hash: &str) -> AppResult<usize> {
+    db::write_tx(conn, |conn| {
+        let updated = diesel::update(users::table.filter(users::password_hash.is_null()))
+            .set((
+                users::password_hash.eq(password_hash),
+                users::activation_code_hash.eq(None::<String>),
+                users::token_version.eq(users::token_version + 1),
+                users::updated_at.eq(db::now()),
+            ))
+            .execute(conn)?;
+        audit::append(
+            conn,
+            Some(actor),
+            "user.set_pending_passwords",
+            "users",
+            json!({"accounts": updated}),
+        )?;
+        Ok(updated)
+    })
+}
+
 pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
     users::table.count().get_result(conn)
 }

@@ -1,6 +1,8 @@
 //! Votes: cast and withdraw (inside a transaction the caller opens), the
 //! voter's ballot, the public ledger and the anomaly report.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
@@ -327,7 +329,6 @@ fn record(
     standing: &rules::Standing,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
-    use std::collections::BTreeMap;
     if new.is_empty() {
         return Ok(());
     }
@@ -389,7 +390,7 @@ struct Rows<'a> {
     votes: Vec<NewVote<'a>>,
     keys: Vec<NewKey<'a>>,
     /// (round, nomination) → votes to add to the entry's counter.
-    counts: std::collections::BTreeMap<(i64, i64), i64>,
+    counts: BTreeMap<(i64, i64), i64>,
 }
 
 /// PostgreSQL: the entries' rows locked in key order (so that nodes writing
@@ -606,14 +607,14 @@ pub fn ballot(
         ))
         .load::<(i64, String, String, i64, i64, i64)>(conn)?;
     let nominees: Vec<i64> = rows.iter().map(|r| r.3).collect();
-    let names: std::collections::BTreeMap<i64, String> = users::table
+    let names: BTreeMap<i64, String> = users::table
         .filter(users::id.eq_any(&nominees))
         .select((users::id, users::name))
         .load(conn)?
         .into_iter()
         .collect();
     let branch_ids: Vec<i64> = rows.iter().map(|r| r.4).collect();
-    let branch_names: std::collections::BTreeMap<i64, String> = branches::table
+    let branch_names: BTreeMap<i64, String> = branches::table
         .filter(branches::id.eq_any(&branch_ids))
         .select((branches::id, branches::name))
         .load(conn)?
@@ -674,6 +675,22 @@ pub fn ledger(conn: &mut DbConn, round_id: i64, page: PageRequest) -> AppResult<
         .map(|(receipt, nomination_id)| LedgerLine { receipt, nomination_id })
         .collect();
     Ok(page.of(items, total))
+}
+
+/// A closed round's ledger counted afresh: its votes by entry, from the
+/// vote rows themselves rather than the counters the writer keeps.
+pub fn ledger_counts(conn: &mut DbConn, round_id: i64) -> AppResult<BTreeMap<i64, i64>> {
+    let (round, _) = voting_round(conn, round_id).map_err(|_| AppError::not_found("round"))?;
+    if round.status != RoundStatus::Closed {
+        return Err(AppError::conflict("invalid_state", "the ledger is published when the round closes"));
+    }
+    Ok(votes::table
+        .filter(votes::round_id.eq(round_id))
+        .group_by(votes::nomination_id)
+        .select((votes::nomination_id, diesel::dsl::count_star()))
+        .load::<(i64, i64)>(conn)?
+        .into_iter()
+        .collect())
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

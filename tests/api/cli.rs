@@ -133,3 +133,44 @@ fn every_migration_reverts_cleanly() {
         assert_eq!(awards::db::migrate(&mut conn).unwrap(), applied, "{url}");
     }
 }
+
+#[test]
+fn backup_copies_a_live_sqlite_database_and_overwrites_nothing() {
+    let (_db, url) = TestDb::sqlite();
+    let admin = awards(
+        &["create-admin", "--employee-no", "boss", "--name", "老板", "--password", "a long enough password"],
+        &url,
+    );
+    assert!(admin.status.success(), "{}", String::from_utf8_lossy(&admin.stderr));
+    // A reader holds the database open meanwhile, as a running service would.
+    let mut live = awards::db::DatabaseUrl::parse(&url).unwrap().connect().unwrap();
+    let company = awards::store::org::create_member_company(&mut live, 1, "PA", "平安").unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy of awards.db");
+    let out = awards(&["backup", copy.to_str().unwrap()], &url);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let copy_url = format!("sqlite://{}", copy.display());
+    let mut restored = awards::db::DatabaseUrl::parse(&copy_url).unwrap().connect().unwrap();
+    assert_eq!(awards::store::users::count(&mut restored).unwrap(), 1);
+    assert_eq!(awards::store::org::get_member_company(&mut restored, company.id).unwrap().name, "平安");
+    let verify = awards(&["verify-audit"], &copy_url);
+    assert!(verify.status.success(), "the copy's audit chain is whole");
+
+    let again = awards(&["backup", copy.to_str().unwrap()], &url);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+}
+
+#[test]
+fn backup_on_postgres_points_to_pg_dump() {
+    let Some((_db, url)) = TestDb::postgres() else {
+        eprintln!("AWARDS_TEST_POSTGRES_URL is not set: PostgreSQL half skipped");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = awards(&["backup", dir.path().join("x.dump").to_str().unwrap()], &url);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
+    assert!(!dir.path().join("x.dump").exists());
+}

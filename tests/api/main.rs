@@ -5,6 +5,7 @@ mod helpers;
 mod audit;
 mod auth;
 mod cli;
+mod demo;
 mod import;
 mod nominations;
 mod ops;
