@@ -11,5 +11,6 @@ mod nominations;
 mod ops;
 mod org;
 mod screening;
+mod secrets;
 mod users;
 mod voting;
