@@ -14,7 +14,9 @@ use crate::domain::account::{check_password, retry_after_secs};
 use crate::error::{AppError, AppResult, Problem};
 use crate::store::users::{self, Credentials, User};
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+// The bodies that carry a password or a code have no Debug, so that no log
+// line can print one.
+#[derive(Deserialize, Validate, ToSchema)]
 pub struct LoginRequest {
     #[validate(length(min = 1, max = 32))]
     pub employee_no: String,
@@ -22,7 +24,7 @@ pub struct LoginRequest {
     pub password: String,
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Deserialize, Validate, ToSchema)]
 pub struct ActivateRequest {
     #[validate(length(min = 1, max = 32))]
     pub employee_no: String,
@@ -31,14 +33,15 @@ pub struct ActivateRequest {
     pub new_password: String,
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Deserialize, Validate, ToSchema)]
 pub struct PasswordChange {
     #[validate(length(min = 1, max = 256))]
     pub current_password: String,
     pub new_password: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+/// No Debug: it holds the access token.
+#[derive(Serialize, ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
     /// Always `Bearer`.

@@ -155,6 +155,11 @@ impl<T> std::ops::Deref for ValidJson<T> {
     }
 }
 
+/// Body fields that hold a password or an activation code: an error about
+/// one never repeats what was sent (serde's type errors quote the value, and
+/// error answers are logged).
+const SECRET_FIELDS: [&str; 4] = ["password", "new_password", "current_password", "activation_code"];
+
 pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> AppResult<T> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
@@ -171,6 +176,11 @@ pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> AppResult<T> 
                     (".", None) => "body".to_owned(),
                     (parent, Some(name)) => format!("{parent}.{name}"),
                     (_, None) => path,
+                };
+                let secret = SECRET_FIELDS.contains(&field.rsplit('.').next().unwrap_or(&field));
+                let message = match (secret, missing) {
+                    (true, None) => "must be a string".to_owned(),
+                    _ => message,
                 };
                 AppError::invalid_field(&field, message)
             }
@@ -275,4 +285,29 @@ pub fn if_match(req: &HttpRequest) -> AppResult<Option<i32>> {
 /// The ETag for a versioned resource.
 pub fn etag(version: i32) -> (header::HeaderName, String) {
     (header::ETAG, format!("\"{version}\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::auth::{ActivateRequest, LoginRequest};
+
+    fn message<T: DeserializeOwned + Validate>(body: &str) -> String {
+        let problem = parse_json::<T>(body.as_bytes()).err().expect("refused").problem();
+        serde_json::to_string(&problem).unwrap()
+    }
+
+    #[test]
+    fn a_secret_of_the_wrong_type_is_not_repeated() {
+        let login = message::<LoginRequest>(r#"{"employee_no": "E1", "password": 13812345678}"#);
+        assert!(login.contains("must be a string") && !login.contains("13812345678"), "{login}");
+        let body = r#"{"employee_no": "E1", "activation_code": 4711471147114711, "new_password": "x"}"#;
+        let activate = message::<ActivateRequest>(body);
+        assert!(activate.contains("activation_code") && !activate.contains("4711471147114711"), "{activate}");
+        // Other fields still say what was wrong with them, and a missing secret is named.
+        let other = message::<LoginRequest>(r#"{"employee_no": 42, "password": "x"}"#);
+        assert!(other.contains("integer `42`"), "{other}");
+        let missing = message::<LoginRequest>(r#"{"employee_no": "E1"}"#);
+        assert!(missing.contains("missing field `password`"), "{missing}");
+    }
 }

@@ -19,7 +19,8 @@ use crate::store::{audit, contains_pattern, Page, PageRequest};
 pub const ACTIVE: &str = "active";
 pub const DISABLED: &str = "disabled";
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// No Debug: it holds the password hash.
+#[derive(Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
 struct UserRow {
     id: i64,
@@ -295,8 +296,9 @@ pub fn reset_activation(conn: &mut DbConn, actor: i64, id: i64) -> AppResult<(Us
     Ok((user, code))
 }
 
-/// What sign-in and activation need to know about an account.
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// What sign-in and activation need to know about an account. No Debug: it
+/// holds the hashes.
+#[derive(Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct Credentials {
     pub id: i64,

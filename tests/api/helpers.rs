@@ -69,6 +69,11 @@ impl TestDb {
     }
 }
 
+/// An RFC 3339 timestamp this many minutes from now.
+pub fn rfc3339(offset_minutes: i64) -> String {
+    (chrono::Utc::now() + chrono::TimeDelta::minutes(offset_minutes)).to_rfc3339()
+}
+
 fn rand_suffix() -> u32 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
 }
@@ -338,5 +343,50 @@ impl TestApp {
     /// A direct connection to the test database, for checks behind the API's back.
     pub fn connect(&self) -> awards::db::DbConn {
         DatabaseUrl::parse(&self.database_url).expect("url").connect().expect("connect")
+    }
+
+    /// An account of this branch that has not been activated; its id.
+    pub async fn account(&self, employee_no: &str, branch_id: i64) -> i64 {
+        let res = self
+            .post("/api/v1/users", self.admin(), json!({"employee_no": employee_no, "name": format!("员工{employee_no}"), "branch_id": branch_id}))
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        res.body["id"].as_i64().expect("id")
+    }
+
+    /// A campaign open for nominations now (the window is an hour either
+    /// side), with this quota per branch and winners target; its id.
+    pub async fn open_campaign(&self, quota: i64, winners: i64) -> i64 {
+        let res = self
+            .post(
+                "/api/v1/campaigns",
+                self.admin(),
+                json!({"name": "2026 最美消保人", "nomination_opens_at": rfc3339(-60), "nomination_closes_at": rfc3339(60),
+                       "nominations_per_branch": quota, "winners_target": winners}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        let id = res.body["id"].as_i64().expect("id");
+        let moved = self
+            .patch(format!("/api/v1/campaigns/{id}"), self.admin(), json!({"status": "nominating"}))
+            .await;
+        assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+        id
+    }
+
+    /// Nominates (as admin) and submits; the nomination's id.
+    pub async fn nominate(&self, campaign: i64, nominee: i64, title: &str) -> i64 {
+        let res = self
+            .post(
+                format!("/api/v1/campaigns/{campaign}/nominations"),
+                self.admin(),
+                json!({"nominee_id": nominee, "title": title, "summary": "耐心解答客户疑问。", "story": "她帮助一位老人识破了诈骗。"}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        let id = res.body["id"].as_i64().expect("id");
+        let submitted = self.post(format!("/api/v1/nominations/{id}/submit"), self.admin(), json!({})).await;
+        assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
+        id
     }
 }

@@ -4,6 +4,7 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod authz;
 mod cli;
 mod demo;
 mod import;
@@ -11,5 +12,6 @@ mod nominations;
 mod ops;
 mod org;
 mod screening;
+mod secrets;
 mod users;
 mod voting;

@@ -1,7 +1,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::TestApp;
+use crate::helpers::{rfc3339, TestApp};
 use crate::on_both;
 
 on_both!(
@@ -15,10 +15,6 @@ on_both!(
     scopes_of_managers_nominees_and_employees,
     admins_filter_count_export_and_rule_out,
 );
-
-fn rfc3339(offset_minutes: i64) -> String {
-    (chrono::Utc::now() + chrono::TimeDelta::minutes(offset_minutes)).to_rfc3339()
-}
 
 /// A campaign open for nominations now, with this quota per branch.
 async fn open_campaign(app: &TestApp, quota: i64) -> i64 {

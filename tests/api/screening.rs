@@ -3,7 +3,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::TestApp;
+use crate::helpers::{rfc3339, TestApp};
 use crate::on_both;
 
 on_both!(
@@ -13,10 +13,6 @@ on_both!(
     reviews_racing_a_close_are_counted_or_refused,
     results_stay_hidden_until_published,
 );
-
-fn rfc3339(offset_minutes: i64) -> String {
-    (chrono::Utc::now() + chrono::TimeDelta::minutes(offset_minutes)).to_rfc3339()
-}
 
 pub struct Reviewer {
     pub id: i64,
