@@ -251,11 +251,12 @@ def run_backend(backend, args, workdir, argon_rate):
     return results
 
 
-def prepare():
+def prepare(parser=None):
     """Command line, file limit, wrk and a fresh release build: what every benchmark needs."""
-    parser = argparse.ArgumentParser()
+    if parser is None:
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--employees", type=int, default=300_000)
     parser.add_argument("--backends", default="sqlite,postgres")
-    parser.add_argument("--employees", type=int, default=300_000)
     parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -266,28 +267,47 @@ def prepare():
     return args
 
 
+def argon2_rate(seconds):
+    """Raw argon2id verifications per second on one core (benches/argon2_verify.rs)."""
+    out = subprocess.run(["cargo", "bench", "--quiet", "--bench", "argon2_verify"], cwd=ROOT, capture_output=True, text=True,
+                         env=dict(os.environ, BENCH_SECS=str(seconds)), check=True).stdout
+    print(out.strip(), file=sys.stderr)
+    return float(re.search(r"([\d.]+)/s", out).group(1))
+
+
+def rows(backend, r, employees, argon_rate):
+    """The table rows for one backend's run."""
+    return [
+        (backend, f"import {employees:,} employees (CLI)", f"{r['import_cli']['seconds']:.1f} s, peak RSS {r['import_cli']['rss_mib']:.0f} MiB", "< 60 s"),
+        (backend, f"re-import {employees:,} unchanged (HTTP)", f"{r['reimport_http']['seconds']:.1f} s", ""),
+        (backend, "GET /healthz (wrk -t2 -c32)", f"{r['healthz']['rps']:,.0f} req/s, p99 {r['healthz']['p99_ms']:.2f} ms", "baseline"),
+        (backend, "GET /api/v1/me (wrk -t2 -c32)", f"{r['me']['rps']:,.0f} req/s, p99 {r['me']['p99_ms']:.2f} ms, {r['me']['rps'] / r['healthz']['rps']:.2f} × healthz", "≥ 0.5 × healthz"),
+        (backend, "raw argon2id verify (benches/argon2_verify.rs)", f"{argon_rate:.1f}/s", "baseline"),
+        (backend, "POST /api/v1/auth/login (wrk -t2 -c16)", f"{r['login']['rps']:.1f} req/s, {r['login']['vs_argon2']:.2f} × raw argon2", "≥ 0.9 × argon2"),
+        (backend, "2,000 concurrent logins", f"slowest {r['burst']['slowest_s']:.2f} s, statuses {r['burst']['statuses']}, server peak RSS {r['burst']['rss_mib']:.0f} MiB", "all < 5 s, RSS < 512 MiB"),
+    ]
+
+
+def print_table(table):
+    print(markdown_table(table))
+
+
+def markdown_table(table):
+    lines = ["| backend | measure | result | target |", "|---|---|---|---|"]
+    lines += ["| " + " | ".join(row) + " |" for row in table]
+    return "\n".join(lines)
+
+
 def main():
     args = prepare()
-    argon = subprocess.run(["cargo", "bench", "--quiet", "--bench", "argon2_verify"], cwd=ROOT, capture_output=True, text=True,
-                           env=dict(os.environ, BENCH_SECS=str(args.seconds)), check=True).stdout
-    argon_rate = float(re.search(r"([\d.]+)/s", argon).group(1))
-    print(argon.strip())
-    rows = []
+    argon_rate = argon2_rate(args.seconds)
+    table = []
     with tempfile.TemporaryDirectory() as workdir:
         for backend in args.backends.split(","):
             r = run_backend(backend, args, workdir, argon_rate)
             print(json.dumps({backend: r}, ensure_ascii=False, indent=1), file=sys.stderr)
-            rows += [
-                (backend, f"import {args.employees:,} employees (CLI)", f"{r['import_cli']['seconds']:.1f} s, peak RSS {r['import_cli']['rss_mib']:.0f} MiB", "< 60 s"),
-                (backend, f"re-import {args.employees:,} unchanged (HTTP)", f"{r['reimport_http']['seconds']:.1f} s", ""),
-                (backend, "GET /healthz (wrk -t2 -c32)", f"{r['healthz']['rps']:,.0f} req/s, p99 {r['healthz']['p99_ms']:.2f} ms", "baseline"),
-                (backend, "GET /api/v1/me (wrk -t2 -c32)", f"{r['me']['rps']:,.0f} req/s, p99 {r['me']['p99_ms']:.2f} ms, {r['me']['rps'] / r['healthz']['rps']:.2f} × healthz", "≥ 0.5 × healthz"),
-                (backend, "POST /api/v1/auth/login (wrk -t2 -c16)", f"{r['login']['rps']:.1f} req/s, {r['login']['vs_argon2']:.2f} × raw argon2 ({argon_rate:.1f}/s)", "≥ 0.9 × argon2"),
-                (backend, "2,000 concurrent logins", f"slowest {r['burst']['slowest_s']:.2f} s, statuses {r['burst']['statuses']}, server peak RSS {r['burst']['rss_mib']:.0f} MiB", "all < 5 s, RSS < 512 MiB"),
-            ]
-    print("\n| backend | measure | result | target |\n|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+            table += rows(backend, r, args.employees, argon_rate)
+    print_table(table)
 
 
 if __name__ == "__main__":

@@ -122,25 +122,28 @@ def run_backend(backend, workdir):
             "close_s": close_s, "recount_s": statistics.median(recount), "hash": closed["result_hash"]}
 
 
+def rows(backend, r):
+    """The table rows for one backend's run."""
+    shape = f"{r['entries']:,} entries × {REVIEWS_PER_ENTRY} reviews × {len(CRITERIA)} criteria"
+    return [
+        (backend, f"POST /rounds/{{id}}/close, {shape}", f"{r['close_s'] * 1000:,.0f} ms", "< 1 s"),
+        (backend, "GET /rounds/{id}/preview, same round (median of 5)", f"{r['preview_s'] * 1000:,.0f} ms", ""),
+        (backend, "GET /rounds/{id}/recount after close (median of 5)", f"{r['recount_s'] * 1000:,.0f} ms", ""),
+        (backend, f"POST /rounds/{{id}}/open ({r['entries']:,} entries)", f"{r['open_s'] * 1000:,.0f} ms", ""),
+        (backend, f"POST /rounds/{{id}}/assignments ({r['assignments']:,} assignments)", f"{r['assign_s'] * 1000:,.0f} ms", ""),
+        (backend, f"{r['reviews']:,} review PUTs over HTTP (8 clients)", f"{r['review_s']:.1f} s, {r['reviews'] / r['review_s']:,.0f}/s", ""),
+    ]
+
+
 def main():
     args = f.prepare()
-    rows = []
+    table = []
     with tempfile.TemporaryDirectory() as workdir:
         for backend in args.backends.split(","):
             r = run_backend(backend, workdir)
             print(r, file=sys.stderr)
-            shape = f"{r['entries']:,} entries × {REVIEWS_PER_ENTRY} reviews × {len(CRITERIA)} criteria"
-            rows += [
-                (backend, f"POST /rounds/{{id}}/close, {shape}", f"{r['close_s'] * 1000:,.0f} ms", "< 1 s"),
-                (backend, "GET /rounds/{id}/preview, same round (median of 5)", f"{r['preview_s'] * 1000:,.0f} ms", ""),
-                (backend, "GET /rounds/{id}/recount after close (median of 5)", f"{r['recount_s'] * 1000:,.0f} ms", ""),
-                (backend, f"POST /rounds/{{id}}/open ({r['entries']:,} entries)", f"{r['open_s'] * 1000:,.0f} ms", ""),
-                (backend, f"POST /rounds/{{id}}/assignments ({r['assignments']:,} assignments)", f"{r['assign_s'] * 1000:,.0f} ms", ""),
-                (backend, f"{r['reviews']:,} review PUTs over HTTP (8 clients)", f"{r['review_s']:.1f} s, {r['reviews'] / r['review_s']:,.0f}/s", ""),
-            ]
-    print("\n| backend | measure | result | target |\n|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+            table += rows(backend, r)
+    f.print_table(table)
 
 
 if __name__ == "__main__":

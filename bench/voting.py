@@ -71,13 +71,14 @@ end
 """
 
 
-WARM_SCRIPT = r"""
+# GET a path as each voter in turn (the warm-up's /me, the ballot read).
+AS_VOTERS_SCRIPT = r"""
 local tokens = {}
 for line in io.lines("%(tokens)s") do table.insert(tokens, line) end
 local i = 0
 request = function()
   i = i + 1
-  return wrk.format("GET", "/api/v1/me", {["Authorization"] = "Bearer " .. tokens[(i %% #tokens) + 1]})
+  return wrk.format("GET", "%(path)s", {["Authorization"] = "Bearer " .. tokens[(i %% #tokens) + 1]})
 end
 """
 
@@ -156,7 +157,10 @@ def run_backend(backend, args, workdir):
         # in the node's account cache, as the ballot read would.
         warm = os.path.join(workdir, f"warm-{backend}.lua")
         with open(warm, "w") as out:
-            out.write(WARM_SCRIPT % {"tokens": tokens_path})
+            out.write(AS_VOTERS_SCRIPT % {"tokens": tokens_path, "path": "/api/v1/me"})
+        ballot_script = os.path.join(workdir, f"ballot-{backend}.lua")
+        with open(ballot_script, "w") as out:
+            out.write(AS_VOTERS_SCRIPT % {"tokens": tokens_path, "path": f"/api/v1/rounds/{rid}/ballot"})
         healthz = f.wrk(f.BASE + "/healthz", args.seconds, connections=CONNECTIONS)
         # Right before the storm: the accounts must still be cached when it runs.
         f.wrk(f.BASE + "/", max(2, args.seconds // 2), connections=CONNECTIONS, script=warm)
@@ -168,38 +172,55 @@ def run_backend(backend, args, workdir):
         storm = f.wrk(f.BASE + "/", args.seconds, connections=CONNECTIONS, script=script)
         if profiler:
             profiler.wait()
+        # Each voter's ballot: the candidates' first page, their own votes, votes left.
+        ballot = f.wrk(f.BASE + "/", args.seconds, connections=CONNECTIONS, script=ballot_script)
+        start = time.monotonic()
         f.request("POST", f"/api/v1/rounds/{rid}/close", token, {})
+        close_s = time.monotonic() - start
+        read_results = f.wrk(f.BASE + f"/api/v1/rounds/{rid}/results", args.seconds, connections=CONNECTIONS,
+                             headers=[f"Authorization: Bearer {token}"])
         results = f.request("GET", f"/api/v1/rounds/{rid}/results?per_page=500", token)
         counted = sum(i["vote_count"] for i in results["items"])
         ledger = f.request("GET", f"/api/v1/rounds/{rid}/ledger?per_page=1", token)["total"]
     pgbench = pgbench_insert(url.rsplit("/", 1)[0], args.seconds, workdir) if backend == "postgres" else None
     cleanup()
     return {"healthz": healthz, "storm": storm, "counted": counted, "ledger": ledger, "pgbench_tps": pgbench,
-            "voters": len(users) - len(nominees), "entries": len(entries)}
+            "voters": len(users) - len(nominees), "entries": len(entries), "ballot": ballot, "results": read_results,
+            "close_s": close_s}
+
+
+def rows(backend, r):
+    """The table rows for one backend's run."""
+    s, h = r["storm"], r["healthz"]
+    created = int(re.search(r"created=(\d+)", s["raw"]).group(1))
+    other = int(re.search(r"other=(\d+)", s["raw"]).group(1))
+    out = [(backend, f"GET /healthz (wrk -t2 -c{CONNECTIONS})", f"{h['rps']:,.0f} req/s, p99 {h['p99_ms']:.2f} ms", "baseline")]
+    target = "≥ 0.5 × healthz, p99 ≤ 25 ms" if backend == "sqlite" else "≥ 0.8 × pgbench"
+    ratio = f"{s['rps'] / h['rps']:.2f} × healthz"
+    if r["pgbench_tps"]:
+        out.append((backend, "pgbench single-row INSERT (-c16 -j2)", f"{r['pgbench_tps']:,.0f} tps", "baseline"))
+        ratio += f", {s['rps'] / r['pgbench_tps']:.2f} × pgbench"
+    out.append((backend, f"POST /rounds/{{id}}/votes, distinct votes ({r['voters']:,} voters × {VOTES_PER_VOTER}, {r['entries']} entries; wrk -t2 -c{CONNECTIONS})",
+                f"{s['rps']:,.0f} req/s, p99 {s['p99_ms']:.2f} ms, {ratio}; 201: {created:,}, other: {other:,}", target))
+    out.append((backend, "acknowledged votes counted (tally / ledger)", f"{r['counted']:,} / {r['ledger']:,} of {created:,}", "all"))
+    for name, key in (("GET /rounds/{id}/ballot, each voter's own (open round)", "ballot"),
+                      ("GET /rounds/{id}/results, first page (closed round)", "results")):
+        w = r[key]
+        out.append((backend, f"{name} (wrk -t2 -c{CONNECTIONS})",
+                    f"{w['rps']:,.0f} req/s, p99 {w['p99_ms']:.2f} ms, {w['rps'] / h['rps']:.2f} × healthz; non-2xx: {w['non2xx']}", ""))
+    out.append((backend, f"POST /rounds/{{id}}/close after the storm ({r['counted']:,} votes)", f"{r['close_s'] * 1000:.0f} ms", ""))
+    return out
 
 
 def main():
     args = f.prepare()
-    rows = []
+    table = []
     with tempfile.TemporaryDirectory() as workdir:
         for backend in args.backends.split(","):
             r = run_backend(backend, args, workdir)
             print(json.dumps(r, indent=1), file=sys.stderr)
-            s, h = r["storm"], r["healthz"]
-            created = int(re.search(r"created=(\d+)", s["raw"]).group(1))
-            other = int(re.search(r"other=(\d+)", s["raw"]).group(1))
-            rows.append((backend, f"GET /healthz (wrk -t2 -c{CONNECTIONS})", f"{h['rps']:,.0f} req/s, p99 {h['p99_ms']:.2f} ms", "baseline"))
-            target = "≥ 0.5 × healthz, p99 ≤ 25 ms" if backend == "sqlite" else "≥ 0.8 × pgbench"
-            ratio = f"{s['rps'] / h['rps']:.2f} × healthz"
-            if r["pgbench_tps"]:
-                rows.append((backend, "pgbench single-row INSERT (-c16 -j2)", f"{r['pgbench_tps']:,.0f} tps", "baseline"))
-                ratio += f", {s['rps'] / r['pgbench_tps']:.2f} × pgbench"
-            rows.append((backend, f"POST /rounds/{{id}}/votes, distinct votes ({r['voters']:,} voters × {VOTES_PER_VOTER}, {r['entries']} entries; wrk -t2 -c{CONNECTIONS})",
-                         f"{s['rps']:,.0f} req/s, p99 {s['p99_ms']:.2f} ms, {ratio}; 201: {created:,}, other: {other:,}", target))
-            rows.append((backend, "acknowledged votes counted (tally / ledger)", f"{r['counted']:,} / {r['ledger']:,} of {created:,}", "all"))
-    print("\n| backend | measure | result | target |\n|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+            table += rows(backend, r)
+    f.print_table(table)
 
 
 if __name__ == "__main__":

@@ -73,7 +73,7 @@ pub struct VoteSettings {
     #[arg(long, env = "AWARDS_VOTE_RATE_IP", default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..))]
     pub vote_rate_ip: u32,
 
-    /// Take the client address from X-Forwarded-For / Forwarded (only behind a proxy that sets them).
+    /// Take the client address from the last X-Forwarded-For entry, the one your proxy added (only behind such a proxy).
     #[arg(long, env = "AWARDS_TRUST_PROXY")]
     pub trust_proxy: bool,
 
