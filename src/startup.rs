@@ -12,7 +12,7 @@ use tracing_actix_web::TracingLogger;
 use crate::auth::{new_password, Hasher, Tokens};
 use crate::config::Settings;
 use crate::db;
-use crate::http::{self, Accounts, AppState, Db};
+use crate::http::{self, Accounts, AppState, Db, Fields};
 use crate::store::users;
 
 pub struct Application {
@@ -63,6 +63,7 @@ impl Application {
             hasher,
             tokens,
             accounts: Accounts::new(Duration::from_secs(settings.auth_cache_ttl)),
+            fields: Fields::new(),
             votes: crate::http::votes::VoteGate::new(&settings.votes, &settings.database.database_url)?,
             settings,
         });

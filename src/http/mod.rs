@@ -26,7 +26,7 @@ use utoipa_actix_web::{scope, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 use validator::ValidationError;
 
-pub use state::{Accounts, AppState, Db};
+pub use state::{Accounts, AppState, Db, Fields};
 
 use crate::error::AppError;
 

@@ -196,7 +196,9 @@ pub async fn withdraw(
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let (actor, id, expected) = (caller.actor(), id.into_inner(), if_match(&req)?);
-    Ok(answer(state.db.run(move |c| nominations::withdraw(c, &actor, id, expected)).await?))
+    let withdrawn = state.db.run(move |c| nominations::withdraw(c, &actor, id, expected)).await?;
+    state.fields.forget_all();
+    Ok(answer(withdrawn))
 }
 
 /// Rule a nomination out, with a reason (admin).
@@ -214,7 +216,11 @@ pub async fn ineligible(
 ) -> AppResult<HttpResponse> {
     let (actor, id, reason) = (admin.id(), id.into_inner(), body.0.reason.trim().to_owned());
     let expected = if_match(&req)?;
-    Ok(answer(state.db.run(move |c| nominations::mark_ineligible(c, actor, id, &reason, expected)).await?))
+    let ruled_out =
+        state.db.run(move |c| nominations::mark_ineligible(c, actor, id, &reason, expected)).await?;
+    // This node's ballots drop it at once; other nodes' within Fields::TTL.
+    state.fields.forget_all();
+    Ok(answer(ruled_out))
 }
 
 /// Nominations of yourself (not drafts): that you were nominated, and the status.

@@ -8,6 +8,7 @@ use crate::config::Settings;
 use crate::db::{Backend, DbConn, Pool};
 use crate::error::{AppError, AppResult};
 use crate::store::users::{self, User};
+use crate::store::votes;
 
 /// Everything a handler may need, shared by all workers.
 pub struct AppState {
@@ -16,6 +17,7 @@ pub struct AppState {
     pub tokens: Tokens,
     pub accounts: Accounts,
     pub votes: super::votes::VoteGate,
+    pub fields: Fields,
     pub settings: Settings,
 }
 
@@ -84,5 +86,42 @@ impl Accounts {
 
     pub fn forget_all(&self) {
         self.cache.invalidate_all();
+    }
+}
+
+/// Each voting round's candidates, shared by every ballot this node serves
+/// for a few seconds: 300,000 voters read the same list, and only their own
+/// votes differ. An entry ruled out meanwhile leaves the ballots within the
+/// TTL; a vote for it is refused all the same (the writer reads its status).
+pub struct Fields {
+    cache: moka::sync::Cache<i64, Arc<Vec<votes::Listed>>>,
+}
+
+impl Fields {
+    pub const TTL: Duration = Duration::from_secs(5);
+
+    pub fn new() -> Self {
+        Fields { cache: moka::sync::Cache::builder().max_capacity(1_000).time_to_live(Self::TTL).build() }
+    }
+
+    /// The round's candidates, from the cache or read afresh.
+    pub fn get(&self, conn: &mut DbConn, round_id: i64) -> AppResult<Arc<Vec<votes::Listed>>> {
+        if let Some(field) = self.cache.get(&round_id) {
+            return Ok(field);
+        }
+        let field = Arc::new(votes::candidates(conn, round_id)?);
+        self.cache.insert(round_id, field.clone());
+        Ok(field)
+    }
+
+    /// After a nomination left the running: this node reads the fields afresh.
+    pub fn forget_all(&self) {
+        self.cache.invalidate_all();
+    }
+}
+
+impl Default for Fields {
+    fn default() -> Self {
+        Self::new()
     }
 }

@@ -108,7 +108,16 @@ pub async fn ballot(
 ) -> AppResult<web::Json<BallotView>> {
     let (me, id, page) = (voter.id(), id.into_inner(), page.request()?);
     let filter = CandidateFilter { member_company_id: query.member_company_id, branch_id: query.branch_id };
-    Ok(web::Json(state.db.run(move |c| votes::ballot(c, id, me, &filter, page)).await?))
+    let shared = state.clone();
+    Ok(web::Json(
+        state
+            .db
+            .run(move |c| {
+                let field = shared.fields.get(c, id)?;
+                votes::ballot(c, id, me, &field, &filter, page)
+            })
+            .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]

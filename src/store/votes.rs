@@ -553,12 +553,81 @@ pub struct CandidateFilter {
     pub branch_id: Option<i64>,
 }
 
-/// A voter's ballot: the candidates (paged, filtered), their own votes and
-/// votes left. No tallies.
+/// A candidate as every voter sees it; each voter's ballot adds `voted` and
+/// leaves out their own nomination.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub nomination_id: i64,
+    pub title: String,
+    pub summary: String,
+    pub nominee_id: i64,
+    pub nominee_name: String,
+    pub branch_id: i64,
+    pub branch_name: String,
+    pub member_company_id: i64,
+}
+
+/// Everyone standing in a voting round (entries whose nomination is still
+/// submitted), in ballot order: one query, the same for every voter, so
+/// that a node can share it among all the ballots it serves.
+pub fn candidates(conn: &mut DbConn, round_id: i64) -> AppResult<Vec<Listed>> {
+    let (round, _) = voting_round(conn, round_id).map_err(|_| AppError::not_found("round"))?;
+    if round.kind == RoundKind::Review {
+        return Err(Refusal::NotAVotingRound.into_app());
+    }
+    Ok(entries::table
+        .inner_join(nominations::table)
+        .inner_join(users::table.on(users::id.eq(nominations::nominee_id)))
+        .inner_join(branches::table.on(branches::id.eq(entries::branch_id)))
+        .filter(entries::round_id.eq(round_id))
+        .filter(nominations::status.eq(NominationStatus::Submitted.as_str()))
+        .order(entries::nomination_id)
+        .select((
+            entries::nomination_id,
+            nominations::title,
+            nominations::summary,
+            nominations::nominee_id,
+            users::name,
+            entries::branch_id,
+            branches::name,
+            entries::member_company_id,
+        ))
+        .load::<(i64, String, String, i64, String, i64, String, i64)>(conn)?
+        .into_iter()
+        .map(
+            |(
+                nomination_id,
+                title,
+                summary,
+                nominee_id,
+                nominee_name,
+                branch_id,
+                branch_name,
+                member_company_id,
+            )| {
+                Listed {
+                    nomination_id,
+                    title,
+                    summary,
+                    nominee_id,
+                    nominee_name,
+                    branch_id,
+                    branch_name,
+                    member_company_id,
+                }
+            },
+        )
+        .collect())
+}
+
+/// A voter's ballot: the candidates (paged, filtered, without their own
+/// nomination), their own votes and votes left. No tallies. `field` is what
+/// `candidates` read, possibly a few seconds ago.
 pub fn ballot(
     conn: &mut DbConn,
     round_id: i64,
     voter_id: i64,
+    field: &[Listed],
     filter: &CandidateFilter,
     page: PageRequest,
 ) -> AppResult<BallotView> {
@@ -577,60 +646,26 @@ pub fn ballot(
         .into_iter()
         .map(|(nomination_id, receipt, created_at)| MyVote { nomination_id, receipt, created_at })
         .collect();
-    let query = || {
-        let mut q = entries::table
-            .inner_join(nominations::table)
-            .filter(entries::round_id.eq(round_id))
-            .filter(nominations::status.eq(NominationStatus::Submitted.as_str()))
-            .filter(nominations::nominee_id.ne(voter_id))
-            .into_boxed::<db::MultiBackend>();
-        if let Some(company) = filter.member_company_id {
-            q = q.filter(entries::member_company_id.eq(company));
-        }
-        if let Some(branch) = filter.branch_id {
-            q = q.filter(entries::branch_id.eq(branch));
-        }
-        q
-    };
-    let total = query().count().get_result(conn)?;
-    let rows = query()
-        .order(entries::nomination_id)
-        .limit(page.per_page)
-        .offset(page.offset())
-        .select((
-            entries::nomination_id,
-            nominations::title,
-            nominations::summary,
-            nominations::nominee_id,
-            entries::branch_id,
-            entries::member_company_id,
-        ))
-        .load::<(i64, String, String, i64, i64, i64)>(conn)?;
-    let nominees: Vec<i64> = rows.iter().map(|r| r.3).collect();
-    let names: BTreeMap<i64, String> = users::table
-        .filter(users::id.eq_any(&nominees))
-        .select((users::id, users::name))
-        .load(conn)?
-        .into_iter()
+    let shown: Vec<&Listed> = field
+        .iter()
+        .filter(|c| c.nominee_id != voter_id)
+        .filter(|c| filter.member_company_id.is_none_or(|m| c.member_company_id == m))
+        .filter(|c| filter.branch_id.is_none_or(|b| c.branch_id == b))
         .collect();
-    let branch_ids: Vec<i64> = rows.iter().map(|r| r.4).collect();
-    let branch_names: BTreeMap<i64, String> = branches::table
-        .filter(branches::id.eq_any(&branch_ids))
-        .select((branches::id, branches::name))
-        .load(conn)?
+    let total = shown.len() as i64;
+    let items = shown
         .into_iter()
-        .collect();
-    let items = rows
-        .into_iter()
-        .map(|(nomination_id, title, summary, nominee, branch_id, member_company_id)| Candidate {
-            nomination_id,
-            title,
-            summary,
-            nominee_name: names.get(&nominee).cloned().unwrap_or_default(),
-            branch_id,
-            branch_name: branch_names.get(&branch_id).cloned().unwrap_or_default(),
-            member_company_id,
-            voted: my_votes.iter().any(|v| v.nomination_id == nomination_id),
+        .skip(page.offset().try_into().unwrap_or(usize::MAX))
+        .take(page.per_page.try_into().unwrap_or(0))
+        .map(|c| Candidate {
+            nomination_id: c.nomination_id,
+            title: c.title.clone(),
+            summary: c.summary.clone(),
+            nominee_name: c.nominee_name.clone(),
+            branch_id: c.branch_id,
+            branch_name: c.branch_name.clone(),
+            member_company_id: c.member_company_id,
+            voted: my_votes.iter().any(|v| v.nomination_id == c.nomination_id),
         })
         .collect();
     Ok(BallotView {
