@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::extract::{read_body, Admin, PageQuery, ValidJson};
+use super::extract::{read_body, Admin, AuthUser, PageQuery, ValidJson};
 use super::AppState;
 use crate::domain::import::EmployeeCsv;
 use crate::domain::roles::{Role, Roles};
@@ -98,21 +98,24 @@ pub async fn create(
     Ok(HttpResponse::Created().json(CreatedUser { user, activation_code }))
 }
 
-/// List accounts with filters.
+/// List accounts with filters. Admins see everyone; a branch manager sees
+/// their own branch (to find the ids of the people they nominate), whatever
+/// branch or company filter they send.
 #[utoipa::path(params(PageQuery, UserQuery), responses(
     (status = 200, body = Page<User>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem),
 ), tag = "users", security(("bearer" = [])))]
 #[get("/users")]
 pub async fn list(
     state: web::Data<AppState>,
-    _admin: Admin,
+    caller: AuthUser,
     page: web::Query<PageQuery>,
     query: web::Query<UserQuery>,
 ) -> AppResult<web::Json<Page<User>>> {
+    let scope = caller.actor().branch_scope().map_err(AppError::forbidden)?;
     let page = page.request()?;
     let query = query.into_inner();
     let filter = UserFilter {
-        branch_id: query.branch_id,
+        branch_id: scope.or(query.branch_id),
         member_company_id: query.member_company_id,
         role: query.role,
         status: query.status.map(|s| s.as_str().to_owned()),

@@ -315,7 +315,7 @@ fn matrix(f: &Fixture) -> Vec<Row> {
         row(M::DELETE, "/api/v1/branches/{id}", admin_only(204)).ids(&[f.spare_branch]),
         // Accounts and the import: admins only. The spare account is edited,
         // given a new code and disabled last.
-        row(M::GET, "/api/v1/users", admin_only(200)),
+        row(M::GET, "/api/v1/users", managers(200)),
         row(M::POST, "/api/v1/users", admin_only(201)).json(json!({"employee_no": "NEW-1", "name": "新人"})),
         row(M::GET, "/api/v1/users/{id}", admin_only(200)).ids(&[f.spare_user]),
         row(M::PATCH, "/api/v1/users/{id}", admin_only(200)).ids(&[f.spare_user]).json(json!({"name": "备用"})),

@@ -8,8 +8,32 @@ on_both!(
     admins_create_list_and_edit_users,
     bad_user_input,
     activation_code_reissue,
-    admins_cannot_lock_themselves_out
+    admins_cannot_lock_themselves_out,
+    managers_list_their_own_branch_only
 );
+
+/// A manager nominates by account id, so they may list their own branch,
+/// and nothing else whatever filter they send.
+async fn managers_list_their_own_branch_only(app: TestApp) {
+    let (_, branch) = app.org("PA", "B01").await;
+    let (_, other) = app.org("PA", "B02").await;
+    let (manager_id, manager) = app.user("M1", Some(branch), &["manager"]).await;
+    let (colleague, employee) = app.user("E1", Some(branch), &[]).await;
+    app.user("E2", Some(other), &[]).await;
+    for query in ["", "?branch_id={other}", "?q=E2"] {
+        let res =
+            app.get(format!("/api/v1/users{}", query.replace("{other}", &other.to_string())), &manager).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        let mut ids: Vec<i64> =
+            res.body["items"].as_array().unwrap().iter().map(|u| u["id"].as_i64().unwrap()).collect();
+        ids.sort_unstable();
+        let expected = if query.contains("E2") { vec![] } else { vec![manager_id, colleague] };
+        assert_eq!(ids, expected, "{query}");
+    }
+    assert_eq!(app.get("/api/v1/users", &employee).await.status, StatusCode::FORBIDDEN);
+    let all = app.get("/api/v1/users?per_page=500", app.admin()).await;
+    assert_eq!(all.body["total"], 4, "admins see everyone: {}", all.body);
+}
 
 async fn admins_create_list_and_edit_users(app: TestApp) {
     let (company, branch) = app.org("PA", "B01").await;
