@@ -71,7 +71,7 @@ impl Application {
             http::app(state.clone())
                 .wrap(metrics.clone())
                 .wrap(actix_web::middleware::from_fn(crate::telemetry::request_id_header))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::telemetry::AccessLog>::new())
         })
         .workers(workers)
         .client_request_timeout(Duration::from_secs(10))

@@ -173,6 +173,19 @@ fn security_headers() -> DefaultHeaders {
         ))
 }
 
+/// The client's address: the peer's, or behind a trusted proxy the last
+/// X-Forwarded-For entry (the one the proxy added: earlier ones are the
+/// client's to forge). Rate limits, anomaly reports and the access log use it.
+pub fn client_address(req: &HttpRequest, trust_proxy: bool) -> String {
+    let forwarded = trust_proxy
+        .then(|| req.headers().get("x-forwarded-for"))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').map(str::trim).find(|s| !s.is_empty()))
+        .map(str::to_owned);
+    forwarded.or_else(|| req.peer_addr().map(|a| a.ip().to_string())).unwrap_or_else(|| "unknown".into())
+}
+
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
     Err(AppError::new(
         actix_web::http::StatusCode::NOT_FOUND,

@@ -67,17 +67,8 @@ impl VoteGate {
         }
     }
 
-    /// The peer's address; behind a trusted proxy, the last X-Forwarded-For
-    /// entry (the one the proxy added: earlier ones are the client's to forge).
     fn client_ip(&self, req: &HttpRequest) -> String {
-        let forwarded = self
-            .trust_proxy
-            .then(|| req.headers().get("x-forwarded-for"))
-            .flatten()
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').map(str::trim).find(|s| !s.is_empty()))
-            .map(str::to_owned);
-        forwarded.or_else(|| req.peer_addr().map(|a| a.ip().to_string())).unwrap_or_else(|| "unknown".into())
+        super::client_address(req, self.trust_proxy)
     }
 
     async fn run(&self, command: Command) -> AppResult<Option<Receipt>> {
