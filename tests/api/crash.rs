@@ -118,6 +118,8 @@ struct Tally {
     unknown_reviews: (usize, usize),
     /// Requests in flight at each kill: least and most.
     in_flight: (usize, usize),
+    /// PostgreSQL sessions of the killed process found still open, in all.
+    orphans: usize,
 }
 
 async fn crash_cycles(db: TestDb, url: String) {
@@ -161,6 +163,7 @@ async fn crash_cycles(db: TestDb, url: String) {
                 }
             }
         }
+        tally.orphans += wait_for_orphans(&mut conn);
         server = serve(&url);
         app.address = server.address.clone();
         settle_votes(&app, &mut conn, &mut world, vote_runs, &mut tally).await;
@@ -433,6 +436,38 @@ async fn review_storm(
                 return run;
             }
         }
+    }
+}
+
+/// PostgreSQL: the sessions of a killed process live on until their backend
+/// notices, and a COMMIT the process had sent just before it died may still
+/// land then, after the restart (seen in a loaded run). A retry racing it is
+/// safe: its insert waits on the orphan's rows, fails on their keys once they
+/// commit, and the next attempt replays them, as between two nodes. The
+/// clients' oracle describes the settled database, so this waits until, with
+/// the server down, no other session is left; it returns how many there were.
+fn wait_for_orphans(conn: &mut DbConn) -> usize {
+    #[derive(QueryableByName)]
+    struct Sessions {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let DbConn::Pg(pg) = conn else { return 0 };
+    let started = Instant::now();
+    let mut found = 0;
+    loop {
+        let left = diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .get_result::<Sessions>(pg)
+        .expect("read pg_stat_activity")
+        .n as usize;
+        found = found.max(left);
+        if left == 0 {
+            return found;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{left} sessions of the killed server linger");
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

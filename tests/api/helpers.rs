@@ -532,3 +532,13 @@ impl Server {
         (stdout, stderr)
     }
 }
+
+impl Drop for Server {
+    /// A test that fails leaves no server running.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
