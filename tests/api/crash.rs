@@ -133,7 +133,7 @@ async fn crash_cycles(db: TestDb, url: String) {
     let started = Instant::now();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut server = serve(&url);
-    let password = server.first_admin_password.clone().expect("an empty database gets a first admin");
+    let password = server.first_admin_password();
     let mut app = TestApp::attach(db, url.clone(), server.address.clone(), password).await;
     let mut world = set_up(&app).await;
     let mut conn = app.connect();

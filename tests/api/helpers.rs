@@ -443,8 +443,6 @@ fn drain(pipe: impl Read + Send + 'static, into: Arc<Mutex<String>>) -> std::thr
 pub struct Server {
     child: Child,
     pub address: String,
-    /// Printed only when the server started on an empty database.
-    pub first_admin_password: Option<String>,
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
     drains: Vec<std::thread::JoinHandle<()>>,
@@ -484,21 +482,28 @@ impl Server {
             assert!(started.elapsed() < Duration::from_secs(60), "awards serve did not start: {log}");
             std::thread::sleep(Duration::from_millis(20));
         };
-        // The password is printed before the "listening" line is logged.
-        let first_admin_password = stdout
-            .lock()
-            .unwrap()
-            .lines()
-            .find(|l| l.trim_start().starts_with("password:"))
-            .and_then(|l| l.split_whitespace().last())
-            .map(str::to_owned);
-        Server {
-            child,
-            address: format!("http://127.0.0.1:{port}"),
-            first_admin_password,
-            stdout,
-            stderr,
-            drains,
+        Server { child, address: format!("http://127.0.0.1:{port}"), stdout, stderr, drains }
+    }
+
+    /// The first admin's password, printed when it started on an empty
+    /// database (stdout is read on a thread of its own, so it may lag the log).
+    pub fn first_admin_password(&self) -> String {
+        let started = Instant::now();
+        loop {
+            let printed = self.stdout.lock().unwrap().clone();
+            let password = printed
+                .lines()
+                .find(|l| l.trim_start().starts_with("password:"))
+                .and_then(|l| l.split_whitespace().last())
+                .map(str::to_owned);
+            if let Some(password) = password {
+                return password;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no first admin password printed: {printed}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 
