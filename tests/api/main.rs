@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod authz;
 mod cli;
+mod crash;
 mod demo;
 mod import;
 mod nominations;

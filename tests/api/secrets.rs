@@ -7,10 +7,8 @@
 //! (outside the answers that issue them).
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::io::Write;
+use std::process::{Command, Stdio};
 
 use awards::db::schema::users;
 use awards::db::{DatabaseUrl, DbConn};
@@ -18,7 +16,7 @@ use diesel::prelude::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{rfc3339, TestDb};
+use crate::helpers::{rfc3339, Server, TestDb};
 
 const JWT_SECRET: &str = "leak-test-jwt-secret-7f3a9c1e5b2d4f6a8c0e";
 
@@ -54,105 +52,9 @@ fn with_password(url: &str) -> (String, Option<&'static str>) {
 }
 
 fn awards() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_awards"));
+    let mut command = crate::helpers::awards_command();
+    command.env("AWARDS_LOG", "trace");
     command
-        .env("AWARDS_ARGON2_MEMORY_KIB", "1024")
-        .env("AWARDS_ARGON2_ITERATIONS", "1")
-        .env("AWARDS_LOG", "trace")
-        .env("NO_COLOR", "1")
-        .env_remove("AWARDS_JWT_SECRET")
-        .env_remove("AWARDS_ADMIN_PASSWORD");
-    command
-}
-
-/// Collects what a pipe carries until it closes.
-fn drain(pipe: impl Read + Send + 'static, into: Arc<Mutex<String>>) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(pipe);
-        let mut line = vec![];
-        while reader.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
-            into.lock().unwrap().push_str(&String::from_utf8_lossy(&line));
-            line.clear();
-        }
-    })
-}
-
-/// `awards serve` as a child process, its output captured in full.
-struct Server {
-    child: Child,
-    address: String,
-    first_admin_password: String,
-    stdout: Arc<Mutex<String>>,
-    stderr: Arc<Mutex<String>>,
-    drains: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl Server {
-    fn start(url: &str, format: &str) -> Server {
-        let mut child = awards()
-            .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2", "--pool-size", "4"])
-            .env("AWARDS_DATABASE_URL", url)
-            .env("AWARDS_JWT_SECRET", JWT_SECRET)
-            .env("AWARDS_LOG_FORMAT", format)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("awards serve starts");
-        let (stdout, stderr) = (Arc::new(Mutex::new(String::new())), Arc::new(Mutex::new(String::new())));
-        let drains = vec![
-            drain(child.stdout.take().unwrap(), stdout.clone()),
-            drain(child.stderr.take().unwrap(), stderr.clone()),
-        ];
-        let started = Instant::now();
-        let port = loop {
-            let log = stderr.lock().unwrap().clone();
-            let listening = log.lines().find(|l| l.contains("listening") && l.contains("port"));
-            // `port=N` in text, `"port":N` in JSON.
-            if let Some(port) = listening.and_then(|l| {
-                let digits = l.split("port").last()?.trim_start_matches(['=', '"', ':', ' ']);
-                digits.split(|c: char| !c.is_ascii_digit()).next()?.parse::<u16>().ok()
-            }) {
-                break port;
-            }
-            assert!(child.try_wait().unwrap().is_none(), "awards serve exited: {log}");
-            assert!(started.elapsed() < Duration::from_secs(60), "awards serve did not start: {log}");
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        let first_admin_password = stdout
-            .lock()
-            .unwrap()
-            .lines()
-            .find(|l| l.trim_start().starts_with("password:"))
-            .and_then(|l| l.split_whitespace().last())
-            .expect("the first admin's password is printed")
-            .to_owned();
-        Server {
-            child,
-            address: format!("http://127.0.0.1:{port}"),
-            first_admin_password,
-            stdout,
-            stderr,
-            drains,
-        }
-    }
-
-    /// Stops it as an operator would (SIGTERM) and returns (stdout, stderr).
-    fn stop(mut self) -> (String, String) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let started = Instant::now();
-        while self.child.try_wait().unwrap().is_none() {
-            if started.elapsed() > Duration::from_secs(20) {
-                let _ = self.child.kill();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        for drain in self.drains.drain(..) {
-            drain.join().unwrap();
-        }
-        let stdout = self.stdout.lock().unwrap().clone();
-        let stderr = self.stderr.lock().unwrap().clone();
-        (stdout, stderr)
-    }
 }
 
 /// Where an activation code was shown by design: one answer, or the CLI's codes file.
@@ -280,9 +182,11 @@ fn cli(args: &[&str], url: &str, stdin: &str) -> (String, String) {
 }
 
 async fn no_secret_leaks(url: &str, format: &str, database_password: Option<&str>) {
-    let server = Server::start(url, format);
+    let server = Server::start(url, JWT_SECRET, |serve| {
+        serve.env("AWARDS_LOG", "trace").env("AWARDS_LOG_FORMAT", format);
+    });
     let mut s = Session::new(server.address.clone(), url);
-    let first = server.first_admin_password.clone();
+    let first = server.first_admin_password();
     s.passwords.push(first.clone());
     s.passwords.extend(database_password.map(str::to_owned));
     use Method as M;

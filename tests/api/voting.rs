@@ -474,7 +474,7 @@ async fn a_graceful_stop_answers_and_keeps_every_vote_in_flight(app: TestApp) {
         })
         .collect();
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    app.server.stop(true).await;
+    app.server.as_ref().expect("in process").stop(true).await;
     let mut acknowledged: BTreeSet<String> =
         first.body["receipt"].as_str().map(str::to_owned).into_iter().collect();
     for task in tasks {
