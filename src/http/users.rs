@@ -180,6 +180,7 @@ pub async fn disable(
 /// Clear the password and issue a new activation code (forgotten password).
 #[utoipa::path(params(("id" = i64, Path)), responses(
     (status = 200, body = CreatedUser), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem, description = "your own account (self_lockout): change your password instead"),
 ), tag = "users", security(("bearer" = [])))]
 #[post("/users/{id}/activation-code")]
 pub async fn reset_activation(
