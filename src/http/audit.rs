@@ -22,7 +22,7 @@ pub struct AuditQuery {
 
 /// Audit events, newest first.
 #[utoipa::path(params(PageQuery, AuditQuery), responses(
-    (status = 200, body = Page<AuditEvent>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem),
+    (status = 200, body = Page<AuditEvent>), (status = 403, body = Problem),
 ), tag = "audit", security(("bearer" = [])))]
 #[get("/audit")]
 pub async fn list(
@@ -39,7 +39,7 @@ pub async fn list(
 
 /// Recompute the hash chain and name the first broken event.
 #[utoipa::path(responses(
-    (status = 200, body = Verification), (status = 401, body = Problem), (status = 403, body = Problem),
+    (status = 200, body = Verification), (status = 403, body = Problem),
 ), tag = "audit", security(("bearer" = [])))]
 #[get("/audit/verify")]
 pub async fn verify(state: web::Data<AppState>, _admin: Admin) -> AppResult<web::Json<Verification>> {

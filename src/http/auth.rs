@@ -87,8 +87,8 @@ async fn credentials(state: &AppState, employee_no: &str) -> AppResult<Option<Cr
     request_body = LoginRequest,
     responses(
         (status = 200, body = TokenResponse),
-        (status = 400, body = Problem), (status = 401, body = Problem, description = "wrong employee number or password"),
-        (status = 403, body = Problem, description = "account disabled"), (status = 422, body = Problem),
+        (status = 401, body = Problem, description = "wrong employee number or password"),
+        (status = 403, body = Problem, description = "account disabled"),
         (status = 429, body = Problem, description = "account locked after 5 failures in 15 minutes"),
         (status = 503, body = Problem, description = "too many sign-ins at once"),
     ),
@@ -132,9 +132,9 @@ pub async fn login(
     request_body = ActivateRequest,
     responses(
         (status = 200, body = TokenResponse),
-        (status = 400, body = Problem), (status = 401, body = Problem, description = "unknown employee or invalid or used code"),
+        (status = 401, body = Problem, description = "unknown employee or invalid or used code"),
         (status = 422, body = Problem, description = "the new password breaks the policy"),
-        (status = 429, body = Problem), (status = 503, body = Problem),
+        (status = 429, body = Problem),
     ),
     tag = "auth"
 )]
@@ -176,10 +176,9 @@ pub async fn activate(
     request_body = PasswordChange,
     responses(
         (status = 200, body = TokenResponse),
-        (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 409, body = Problem, description = "changed meanwhile by another request"),
         (status = 422, body = Problem, description = "current password wrong or new one breaks the policy"),
-        (status = 429, body = Problem), (status = 503, body = Problem),
+        (status = 429, body = Problem),
     ),
     tag = "auth", security(("bearer" = []))
 )]
@@ -212,7 +211,7 @@ pub async fn change_password(
 
 /// The signed-in account.
 #[utoipa::path(
-    responses((status = 200, body = User), (status = 401, body = Problem)),
+    responses((status = 200, body = User)),
     tag = "auth", security(("bearer" = []))
 )]
 #[get("/me")]

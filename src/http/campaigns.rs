@@ -62,8 +62,8 @@ pub struct CampaignPatch {
 
 /// Create a campaign (as a draft).
 #[utoipa::path(request_body = CreateCampaign, responses(
-    (status = 201, body = Campaign), (status = 400, body = Problem), (status = 401, body = Problem),
-    (status = 403, body = Problem), (status = 422, body = Problem),
+    (status = 201, body = Campaign),
+    (status = 403, body = Problem),
 ), tag = "campaigns", security(("bearer" = [])))]
 #[post("/campaigns")]
 pub async fn create(
@@ -85,7 +85,7 @@ pub async fn create(
 
 /// List campaigns, newest first.
 #[utoipa::path(params(PageQuery), responses(
-    (status = 200, body = Page<Campaign>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem),
+    (status = 200, body = Page<Campaign>),
 ), tag = "campaigns", security(("bearer" = [])))]
 #[get("/campaigns")]
 pub async fn list(
@@ -99,7 +99,7 @@ pub async fn list(
 
 /// One campaign; the ETag carries its version.
 #[utoipa::path(params(("id" = i64, Path)), responses(
-    (status = 200, body = Campaign), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem),
+    (status = 200, body = Campaign),
 ), tag = "campaigns", security(("bearer" = [])))]
 #[get("/campaigns/{id}")]
 pub async fn get(
@@ -115,9 +115,9 @@ pub async fn get(
 /// Edit settings (while draft or nominating) or move the status
 /// (draft → nominating → screening → finished → published; nominating → draft).
 #[utoipa::path(params(("id" = i64, Path)), request_body = CampaignPatch, responses(
-    (status = 200, body = Campaign), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-    (status = 404, body = Problem), (status = 409, body = Problem, description = "a move the lifecycle does not allow, or settings of a campaign past nominating"),
-    (status = 412, body = Problem, description = "stale version"), (status = 422, body = Problem),
+    (status = 200, body = Campaign), (status = 403, body = Problem),
+    (status = 409, body = Problem, description = "a move the lifecycle does not allow, or settings of a campaign past nominating"),
+    (status = 412, body = Problem, description = "stale version"),
 ), tag = "campaigns", security(("bearer" = [])))]
 #[patch("/campaigns/{id}")]
 pub async fn update(
@@ -143,10 +143,9 @@ pub async fn update(
 
 /// Nominate an employee of your branch (managers; admins for any branch). Starts as a draft.
 #[utoipa::path(params(("id" = i64, Path)), request_body = NewNomination, responses(
-    (status = 201, body = Nomination), (status = 400, body = Problem), (status = 401, body = Problem),
+    (status = 201, body = Nomination),
     (status = 403, body = Problem, description = "not a manager, or the nominee is of another branch"),
-    (status = 404, body = Problem), (status = 409, body = Problem, description = "already nominated, or outside the nomination window"),
-    (status = 422, body = Problem),
+    (status = 409, body = Problem, description = "already nominated, or outside the nomination window"),
 ), tag = "nominations", security(("bearer" = [])))]
 #[post("/campaigns/{id}/nominations")]
 pub async fn nominate(
@@ -171,8 +170,8 @@ pub async fn nominate(
 
 /// Nominations of a campaign: admins see all, managers their own branch.
 #[utoipa::path(params(("id" = i64, Path), PageQuery, NominationQuery), responses(
-    (status = 200, body = Page<Nomination>), (status = 400, body = Problem), (status = 401, body = Problem),
-    (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem),
+    (status = 200, body = Page<Nomination>),
+    (status = 403, body = Problem),
 ), tag = "nominations", security(("bearer" = [])))]
 #[get("/campaigns/{id}/nominations")]
 pub async fn list_nominations(
@@ -201,8 +200,8 @@ pub async fn list_nominations(
 
 /// Nominated, submitted and quota left per branch and member company (managers: own branch).
 #[utoipa::path(params(("id" = i64, Path)), responses(
-    (status = 200, body = CampaignCounts), (status = 400, body = Problem), (status = 401, body = Problem),
-    (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 200, body = CampaignCounts),
+    (status = 403, body = Problem),
 ), tag = "nominations", security(("bearer" = [])))]
 #[get("/campaigns/{id}/nomination-counts")]
 pub async fn counts(
@@ -221,13 +220,22 @@ pub struct ExportPath {
     pub id: i64,
     /// `nominations` (admins; managers get their branch), `reviews` (admins),
     /// `results` (admins; everyone once the campaign is published).
+    #[param(schema_with = export_kinds)]
     pub kind: String,
+}
+
+/// Any other kind is a 404, as for any path that names nothing.
+fn export_kinds() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(["nominations", "reviews", "results"]))
+        .build()
 }
 
 /// CSV export (UTF-8 with BOM, opens in Excel): `nominations.csv`, `reviews.csv`, `results.csv`.
 #[utoipa::path(params(ExportPath), responses(
-    (status = 200, content_type = "text/csv", body = String), (status = 400, body = Problem), (status = 401, body = Problem),
-    (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 200, content_type = "text/csv", body = String),
+    (status = 403, body = Problem),
 ), tag = "campaigns", security(("bearer" = [])))]
 #[get("/campaigns/{id}/exports/{kind}.csv")]
 pub async fn export(

@@ -7,6 +7,7 @@ pub mod campaigns;
 mod csv_export;
 pub mod extract;
 pub mod nominations;
+mod openapi;
 pub mod ops;
 pub mod org;
 pub mod rounds;
@@ -71,7 +72,7 @@ pub fn app(
         InitError = (),
     >,
 > {
-    let (app, openapi) = App::new()
+    let (app, mut openapi) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .app_data(state)
@@ -148,6 +149,8 @@ pub fn app(
         .service(ops::healthz)
         .service(ops::readyz)
         .split_for_parts();
+    // The error answers every operation shares, declared once (see openapi.rs).
+    openapi::add_problem_responses(&mut openapi);
     app.service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", openapi))
         .service(web::redirect("/docs", "/docs/"))
         // Answered by the metrics middleware; the route only keeps it out of the 404 log.

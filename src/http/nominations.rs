@@ -83,10 +83,12 @@ pub struct NominationPatch {
 pub struct NominationQuery {
     pub branch_id: Option<i64>,
     pub member_company_id: Option<i64>,
+    #[param(inline)]
     pub status: Option<NominationStatus>,
     /// Free text over title and nominee name.
     pub q: Option<String>,
     /// id, -id, submitted_at, -submitted_at, title, nominee_name, branch
+    #[param(inline)]
     pub sort: Option<NominationSort>,
 }
 
@@ -108,7 +110,7 @@ fn answer(nomination: Nomination) -> HttpResponse {
 
 /// One nomination: for admins and the branch's manager (nominees: GET /me/nominations).
 #[utoipa::path(params(("id" = i64, Path)), responses(
-    (status = 200, body = Nomination), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem),
+    (status = 200, body = Nomination),
 ), tag = "nominations", security(("bearer" = [])))]
 #[get("/nominations/{id}")]
 pub async fn get(
@@ -128,8 +130,8 @@ pub async fn get(
 
 /// Edit while draft or submitted and the window is open. Send If-Match (or version).
 #[utoipa::path(params(("id" = i64, Path)), request_body = NominationPatch, responses(
-    (status = 200, body = Nomination), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-    (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem),
+    (status = 200, body = Nomination), (status = 403, body = Problem),
+    (status = 409, body = Problem), (status = 412, body = Problem),
 ), tag = "nominations", security(("bearer" = [])))]
 #[patch("/nominations/{id}")]
 pub async fn update(
@@ -152,8 +154,8 @@ pub async fn update(
 
 /// Delete a draft.
 #[utoipa::path(params(("id" = i64, Path)), responses(
-    (status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-    (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem),
+    (status = 204), (status = 403, body = Problem),
+    (status = 409, body = Problem), (status = 412, body = Problem),
 ), tag = "nominations", security(("bearer" = [])))]
 #[delete("/nominations/{id}")]
 pub async fn delete_draft(
@@ -169,8 +171,9 @@ pub async fn delete_draft(
 
 /// Submit: takes one of the branch's quota places (409 quota_exhausted when none is left).
 #[utoipa::path(params(("id" = i64, Path)), responses(
-    (status = 200, body = Nomination), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-    (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem),
+    (status = 200, body = Nomination), (status = 403, body = Problem),
+    (status = 409, body = Problem), (status = 412, body = Problem),
+    (status = 422, body = Problem, description = "the nominee can no longer be nominated: disabled, or group staff now"),
 ), tag = "nominations", security(("bearer" = [])))]
 #[post("/nominations/{id}/submit")]
 pub async fn submit(
@@ -185,8 +188,8 @@ pub async fn submit(
 
 /// Withdraw (frees its quota place if it was submitted).
 #[utoipa::path(params(("id" = i64, Path)), responses(
-    (status = 200, body = Nomination), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-    (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem),
+    (status = 200, body = Nomination), (status = 403, body = Problem),
+    (status = 409, body = Problem), (status = 412, body = Problem),
 ), tag = "nominations", security(("bearer" = [])))]
 #[post("/nominations/{id}/withdraw")]
 pub async fn withdraw(
@@ -203,8 +206,8 @@ pub async fn withdraw(
 
 /// Rule a nomination out, with a reason (admin).
 #[utoipa::path(params(("id" = i64, Path)), request_body = Ineligible, responses(
-    (status = 200, body = Nomination), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-    (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+    (status = 200, body = Nomination), (status = 403, body = Problem),
+    (status = 409, body = Problem),
 ), tag = "nominations", security(("bearer" = [])))]
 #[post("/nominations/{id}/ineligible")]
 pub async fn ineligible(
@@ -224,7 +227,7 @@ pub async fn ineligible(
 }
 
 /// Nominations of yourself (not drafts): that you were nominated, and the status.
-#[utoipa::path(responses((status = 200, body = OwnNominations), (status = 401, body = Problem)), tag = "nominations", security(("bearer" = [])))]
+#[utoipa::path(responses((status = 200, body = OwnNominations)), tag = "nominations", security(("bearer" = [])))]
 #[get("/me/nominations")]
 pub async fn mine(state: web::Data<AppState>, caller: AuthUser) -> AppResult<web::Json<OwnNominations>> {
     let id = caller.id();

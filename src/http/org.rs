@@ -57,8 +57,8 @@ pub struct BranchFilter {
 
 /// Create a member company.
 #[utoipa::path(request_body = NewMemberCompany, responses(
-    (status = 201, body = MemberCompany), (status = 400, body = Problem), (status = 401, body = Problem),
-    (status = 403, body = Problem), (status = 409, body = Problem, description = "code taken"), (status = 422, body = Problem),
+    (status = 201, body = MemberCompany),
+    (status = 403, body = Problem), (status = 409, body = Problem, description = "code taken"),
 ), tag = "org", security(("bearer" = [])))]
 #[post("/member-companies")]
 pub async fn create_member_company(
@@ -76,7 +76,7 @@ pub async fn create_member_company(
 
 /// List member companies.
 #[utoipa::path(params(PageQuery), responses(
-    (status = 200, body = Page<MemberCompany>), (status = 401, body = Problem), (status = 422, body = Problem),
+    (status = 200, body = Page<MemberCompany>),
 ), tag = "org", security(("bearer" = [])))]
 #[get("/member-companies")]
 pub async fn list_member_companies(
@@ -90,7 +90,7 @@ pub async fn list_member_companies(
 
 /// One member company.
 #[utoipa::path(params(("id" = i64, Path)), responses(
-    (status = 200, body = MemberCompany), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem),
+    (status = 200, body = MemberCompany),
 ), tag = "org", security(("bearer" = [])))]
 #[get("/member-companies/{id}")]
 pub async fn get_member_company(
@@ -104,8 +104,8 @@ pub async fn get_member_company(
 
 /// Rename or recode a member company.
 #[utoipa::path(params(("id" = i64, Path)), request_body = MemberCompanyPatch, responses(
-    (status = 200, body = MemberCompany), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-    (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+    (status = 200, body = MemberCompany), (status = 403, body = Problem),
+    (status = 409, body = Problem),
 ), tag = "org", security(("bearer" = [])))]
 #[patch("/member-companies/{id}")]
 pub async fn update_member_company(
@@ -124,8 +124,8 @@ pub async fn update_member_company(
 
 /// Delete a member company that has no branches.
 #[utoipa::path(params(("id" = i64, Path)), responses(
-    (status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-    (status = 404, body = Problem), (status = 409, body = Problem, description = "it still has branches"),
+    (status = 204), (status = 403, body = Problem),
+    (status = 409, body = Problem, description = "it still has branches"),
 ), tag = "org", security(("bearer" = [])))]
 #[delete("/member-companies/{id}")]
 pub async fn delete_member_company(
@@ -140,7 +140,7 @@ pub async fn delete_member_company(
 
 /// Create a branch of a member company.
 #[utoipa::path(request_body = NewBranch, responses(
-    (status = 201, body = Branch), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+    (status = 201, body = Branch), (status = 403, body = Problem),
     (status = 409, body = Problem, description = "code taken"), (status = 422, body = Problem, description = "invalid or unknown member company"),
 ), tag = "org", security(("bearer" = [])))]
 #[post("/branches")]
@@ -161,7 +161,7 @@ pub async fn create_branch(
 
 /// List branches, optionally of one member company.
 #[utoipa::path(params(PageQuery, BranchFilter), responses(
-    (status = 200, body = Page<Branch>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem),
+    (status = 200, body = Page<Branch>),
 ), tag = "org", security(("bearer" = [])))]
 #[get("/branches")]
 pub async fn list_branches(
@@ -176,7 +176,7 @@ pub async fn list_branches(
 
 /// One branch.
 #[utoipa::path(params(("id" = i64, Path)), responses(
-    (status = 200, body = Branch), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem),
+    (status = 200, body = Branch),
 ), tag = "org", security(("bearer" = [])))]
 #[get("/branches/{id}")]
 pub async fn get_branch(
@@ -190,8 +190,8 @@ pub async fn get_branch(
 
 /// Rename, recode or move a branch.
 #[utoipa::path(params(("id" = i64, Path)), request_body = BranchPatch, responses(
-    (status = 200, body = Branch), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-    (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+    (status = 200, body = Branch), (status = 403, body = Problem),
+    (status = 409, body = Problem),
 ), tag = "org", security(("bearer" = [])))]
 #[patch("/branches/{id}")]
 pub async fn update_branch(
@@ -211,8 +211,8 @@ pub async fn update_branch(
 
 /// Delete a branch that has no users.
 #[utoipa::path(params(("id" = i64, Path)), responses(
-    (status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-    (status = 404, body = Problem), (status = 409, body = Problem, description = "it still has users"),
+    (status = 204), (status = 403, body = Problem),
+    (status = 409, body = Problem, description = "it still has users"),
 ), tag = "org", security(("bearer" = [])))]
 #[delete("/branches/{id}")]
 pub async fn delete_branch(

@@ -128,9 +128,8 @@ pub struct RoundList {
 
 /// Add a round after the campaign's existing ones (admin).
 #[utoipa::path(params(("id" = i64, Path)), request_body = NewRound, responses(
-    (status = 201, body = Round), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-    (status = 404, body = Problem), (status = 409, body = Problem, description = "the campaign is finished or published"),
-    (status = 422, body = Problem),
+    (status = 201, body = Round), (status = 403, body = Problem),
+    (status = 409, body = Problem, description = "the campaign is finished or published"),
 ), tag = "rounds", security(("bearer" = [])))]
 #[post("/campaigns/{id}/rounds")]
 pub async fn create(
@@ -146,7 +145,7 @@ pub async fn create(
 
 /// The campaign's rounds, in order.
 #[utoipa::path(params(("id" = i64, Path)), responses(
-    (status = 200, body = RoundList), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem),
+    (status = 200, body = RoundList),
 ), tag = "rounds", security(("bearer" = [])))]
 #[get("/campaigns/{id}/rounds")]
 pub async fn list(
@@ -161,7 +160,7 @@ pub async fn list(
 
 /// One round; the ETag carries its version.
 #[utoipa::path(params(("id" = i64, Path)), responses(
-    (status = 200, body = Round), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem),
+    (status = 200, body = Round),
 ), tag = "rounds", security(("bearer" = [])))]
 #[get("/rounds/{id}")]
 pub async fn get(
@@ -176,9 +175,9 @@ pub async fn get(
 
 /// Change a pending round (admin). Settings are frozen once it opens.
 #[utoipa::path(params(("id" = i64, Path)), request_body = RoundPatch, responses(
-    (status = 200, body = Round), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-    (status = 404, body = Problem), (status = 409, body = Problem, description = "the round has opened"),
-    (status = 412, body = Problem, description = "stale version"), (status = 422, body = Problem),
+    (status = 200, body = Round), (status = 403, body = Problem),
+    (status = 409, body = Problem, description = "the round has opened"),
+    (status = 412, body = Problem, description = "stale version"),
 ), tag = "rounds", security(("bearer" = [])))]
 #[patch("/rounds/{id}")]
 pub async fn update(
@@ -197,8 +196,8 @@ pub async fn update(
 
 /// Delete the campaign's last round while it is pending (admin).
 #[utoipa::path(params(("id" = i64, Path)), responses(
-    (status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-    (status = 404, body = Problem), (status = 409, body = Problem, description = "not pending, or not the last round"),
+    (status = 204), (status = 403, body = Problem),
+    (status = 409, body = Problem, description = "not pending, or not the last round"),
 ), tag = "rounds", security(("bearer" = [])))]
 #[delete("/rounds/{id}")]
 pub async fn remove(state: web::Data<AppState>, admin: Admin, id: web::Path<i64>) -> AppResult<HttpResponse> {
@@ -223,8 +222,8 @@ pub struct Panel {
 /// Set the round's panel (admin). Reviewers who leave lose their unreviewed
 /// assignments; reviews they gave stay.
 #[utoipa::path(params(("id" = i64, Path)), request_body = PanelBody, responses(
-    (status = 200, body = Panel), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-    (status = 404, body = Problem), (status = 409, body = Problem, description = "the round has closed"), (status = 422, body = Problem),
+    (status = 200, body = Panel), (status = 403, body = Problem),
+    (status = 409, body = Problem, description = "the round has closed"),
 ), tag = "reviews", security(("bearer" = [])))]
 #[post("/rounds/{id}/reviewers")]
 pub async fn set_panel(
@@ -240,8 +239,7 @@ pub async fn set_panel(
 
 /// The round's panel (admin).
 #[utoipa::path(params(("id" = i64, Path)), responses(
-    (status = 200, body = Panel), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-    (status = 404, body = Problem),
+    (status = 200, body = Panel), (status = 403, body = Problem),
 ), tag = "reviews", security(("bearer" = [])))]
 #[get("/rounds/{id}/reviewers")]
 pub async fn panel(
@@ -266,9 +264,9 @@ pub struct AssignBody {
 /// again tops up and keeps what exists. Entries that cannot get enough
 /// conflict-free reviewers are listed in `shortfalls`.
 #[utoipa::path(params(("id" = i64, Path)), request_body(content = AssignBody, description = "optional"), responses(
-    (status = 200, body = AssignmentReport), (status = 400, body = Problem), (status = 401, body = Problem),
-    (status = 403, body = Problem), (status = 404, body = Problem),
-    (status = 409, body = Problem, description = "the round is not open, or has no reviews"), (status = 422, body = Problem),
+    (status = 200, body = AssignmentReport),
+    (status = 403, body = Problem),
+    (status = 409, body = Problem, description = "the round is not open, or has no reviews"),
 ), tag = "reviews", security(("bearer" = [])))]
 #[post("/rounds/{id}/assignments")]
 pub async fn assign(
@@ -286,8 +284,7 @@ pub async fn assign(
 
 /// Open a pending round (admin): its entries are fixed now.
 #[utoipa::path(params(("id" = i64, Path)), responses(
-    (status = 200, body = Round), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-    (status = 404, body = Problem),
+    (status = 200, body = Round), (status = 403, body = Problem),
     (status = 409, body = Problem, description = "not pending, campaign not screening, or the previous round still open"),
     (status = 422, body = Problem, description = "no entries, fewer entries than seats, or a last round that would not yield the winners target"),
 ), tag = "rounds", security(("bearer" = [])))]
@@ -308,10 +305,8 @@ pub struct CloseBody {
 
 /// Close an open round (admin): score, cut and freeze. Closing twice is 409.
 #[utoipa::path(params(("id" = i64, Path)), request_body(content = CloseBody, description = "optional"), responses(
-    (status = 200, body = Round), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-    (status = 404, body = Problem),
+    (status = 200, body = Round), (status = 403, body = Problem),
     (status = 409, body = Problem, description = "not open, reviews missing, or the last round would miss the winners target"),
-    (status = 422, body = Problem),
 ), tag = "rounds", security(("bearer" = [])))]
 #[post("/rounds/{id}/close")]
 pub async fn close(
@@ -327,8 +322,8 @@ pub async fn close(
 
 /// The ranking as it would be if the round closed now (admin; open rounds).
 #[utoipa::path(params(("id" = i64, Path), PageQuery), responses(
-    (status = 200, body = Ranking), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-    (status = 404, body = Problem), (status = 409, body = Problem, description = "the round is not open"), (status = 422, body = Problem),
+    (status = 200, body = Ranking), (status = 403, body = Problem),
+    (status = 409, body = Problem, description = "the round is not open"),
 ), tag = "rounds", security(("bearer" = [])))]
 #[get("/rounds/{id}/preview")]
 pub async fn preview(
@@ -343,8 +338,7 @@ pub async fn preview(
 
 /// Reviews done and due per reviewer, and the entries still short of reviews (admin).
 #[utoipa::path(params(("id" = i64, Path)), responses(
-    (status = 200, body = Progress), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-    (status = 404, body = Problem),
+    (status = 200, body = Progress), (status = 403, body = Problem),
 ), tag = "reviews", security(("bearer" = [])))]
 #[get("/rounds/{id}/progress")]
 pub async fn progress(
@@ -358,8 +352,8 @@ pub async fn progress(
 
 /// Your assignments in a round, with the case and your own review only.
 #[utoipa::path(params(("id" = i64, Path), PageQuery), responses(
-    (status = 200, body = MyAssignments), (status = 400, body = Problem), (status = 401, body = Problem),
-    (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem),
+    (status = 200, body = MyAssignments),
+    (status = 403, body = Problem),
 ), tag = "reviews", security(("bearer" = [])))]
 #[get("/rounds/{id}/assignments/mine")]
 pub async fn mine(
@@ -383,7 +377,7 @@ pub struct ReviewBody {
 
 /// Score an entry assigned to you, or revise your scores while the round is open.
 #[utoipa::path(params(("id" = i64, Path), ("nomination_id" = i64, Path)), request_body = ReviewBody, responses(
-    (status = 200, body = SavedReview), (status = 400, body = Problem), (status = 401, body = Problem),
+    (status = 200, body = SavedReview),
     (status = 403, body = Problem, description = "not your assignment, or a conflict of interest"),
     (status = 404, body = Problem, description = "no such round or entry"),
     (status = 409, body = Problem, description = "the round is not open, or outside its window"),
@@ -436,9 +430,9 @@ async fn round_campaign(state: &AppState, round_id: i64) -> AppResult<i64> {
 
 /// The frozen ranking of a closed round (admins at once; everyone once the campaign is published).
 #[utoipa::path(params(("id" = i64, Path), PageQuery), responses(
-    (status = 200, body = Ranking), (status = 400, body = Problem), (status = 401, body = Problem),
-    (status = 403, body = Problem, description = "not published yet"), (status = 404, body = Problem),
-    (status = 409, body = Problem, description = "the round has not closed"), (status = 422, body = Problem),
+    (status = 200, body = Ranking),
+    (status = 403, body = Problem, description = "not published yet"),
+    (status = 409, body = Problem, description = "the round has not closed"),
 ), tag = "rounds", security(("bearer" = [])))]
 #[get("/rounds/{id}/results")]
 pub async fn results(
@@ -454,8 +448,8 @@ pub async fn results(
 
 /// Recompute a closed round from its stored inputs and compare with what was frozen.
 #[utoipa::path(params(("id" = i64, Path)), responses(
-    (status = 200, body = Recount), (status = 400, body = Problem), (status = 401, body = Problem),
-    (status = 403, body = Problem, description = "not published yet"), (status = 404, body = Problem),
+    (status = 200, body = Recount),
+    (status = 403, body = Problem, description = "not published yet"),
     (status = 409, body = Problem, description = "the round has not closed"),
 ), tag = "rounds", security(("bearer" = [])))]
 #[get("/rounds/{id}/recount")]
@@ -472,8 +466,8 @@ pub async fn recount(
 /// The winners with their score breakdown (admins once the last round has
 /// closed; everyone once the campaign is published).
 #[utoipa::path(params(("id" = i64, Path), PageQuery), responses(
-    (status = 200, body = Winners), (status = 422, body = Problem), (status = 400, body = Problem), (status = 401, body = Problem),
-    (status = 403, body = Problem, description = "not published yet"), (status = 404, body = Problem),
+    (status = 200, body = Winners),
+    (status = 403, body = Problem, description = "not published yet"),
     (status = 409, body = Problem, description = "the last round has not closed"),
 ), tag = "rounds", security(("bearer" = [])))]
 #[get("/campaigns/{id}/winners")]

@@ -78,8 +78,8 @@ pub struct UserQuery {
 
 /// Create one account; the answer carries its activation code.
 #[utoipa::path(request_body = CreateUser, responses(
-    (status = 201, body = CreatedUser), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-    (status = 409, body = Problem, description = "employee number taken"), (status = 422, body = Problem),
+    (status = 201, body = CreatedUser), (status = 403, body = Problem),
+    (status = 409, body = Problem, description = "employee number taken"),
 ), tag = "users", security(("bearer" = [])))]
 #[post("/users")]
 pub async fn create(
@@ -102,7 +102,7 @@ pub async fn create(
 /// their own branch (to find the ids of the people they nominate), whatever
 /// branch or company filter they send.
 #[utoipa::path(params(PageQuery, UserQuery), responses(
-    (status = 200, body = Page<User>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem),
+    (status = 200, body = Page<User>), (status = 403, body = Problem),
 ), tag = "users", security(("bearer" = [])))]
 #[get("/users")]
 pub async fn list(
@@ -126,7 +126,7 @@ pub async fn list(
 
 /// One account.
 #[utoipa::path(params(("id" = i64, Path)), responses(
-    (status = 200, body = User), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 200, body = User), (status = 403, body = Problem),
 ), tag = "users", security(("bearer" = [])))]
 #[get("/users/{id}")]
 pub async fn get(
@@ -140,8 +140,8 @@ pub async fn get(
 
 /// Edit name, branch, roles or status.
 #[utoipa::path(params(("id" = i64, Path)), request_body = UserPatch, responses(
-    (status = 200, body = User), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-    (status = 404, body = Problem), (status = 409, body = Problem, description = "an admin may not lock themselves out"), (status = 422, body = Problem),
+    (status = 200, body = User), (status = 403, body = Problem),
+    (status = 409, body = Problem, description = "an admin may not lock themselves out"),
 ), tag = "users", security(("bearer" = [])))]
 #[patch("/users/{id}")]
 pub async fn update(
@@ -164,8 +164,8 @@ pub async fn update(
 
 /// Disable an account (it is kept for the record; PATCH status to re-enable).
 #[utoipa::path(params(("id" = i64, Path)), responses(
-    (status = 200, body = User), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-    (status = 404, body = Problem), (status = 409, body = Problem),
+    (status = 200, body = User), (status = 403, body = Problem),
+    (status = 409, body = Problem),
 ), tag = "users", security(("bearer" = [])))]
 #[delete("/users/{id}")]
 pub async fn disable(
@@ -182,7 +182,8 @@ pub async fn disable(
 
 /// Clear the password and issue a new activation code (forgotten password).
 #[utoipa::path(params(("id" = i64, Path)), responses(
-    (status = 200, body = CreatedUser), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 200, body = CreatedUser), (status = 403, body = Problem),
+    (status = 409, body = Problem, description = "your own account (self_lockout): change your password instead"),
 ), tag = "users", security(("bearer" = [])))]
 #[post("/users/{id}/activation-code")]
 pub async fn reset_activation(
@@ -199,10 +200,11 @@ pub async fn reset_activation(
 /// Import employees from CSV (`employee_no,name,branch_code[,roles]`, UTF-8).
 /// Good rows are written, bad rows reported by line; a re-import updates.
 #[utoipa::path(
-    request_body(content = String, content_type = "text/csv", description = "employee_no,name,branch_code[,roles]"),
+    request_body(content = String, content_type = "text/csv", description = "employee_no,name,branch_code[,roles]",
+        example = "employee_no,name,branch_code,roles\nE2001,李四,SZ01,\nE2002,王五,SZ01,reviewer;manager\n"),
     responses(
-        (status = 200, body = ImportReport), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem, description = "the header line is unusable"),
+        (status = 200, body = ImportReport), (status = 403, body = Problem),
+        (status = 422, body = Problem, description = "the header line is unusable"),
     ),
     tag = "users", security(("bearer" = []))
 )]

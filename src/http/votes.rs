@@ -86,8 +86,8 @@ pub struct BallotQuery {
 /// Your ballot: the candidates (paged, filterable), your votes with their
 /// receipts, and how many votes you have left. No tallies.
 #[utoipa::path(params(("id" = i64, Path), PageQuery, BallotQuery), responses(
-    (status = 200, body = BallotView), (status = 400, body = Problem), (status = 401, body = Problem),
-    (status = 404, body = Problem), (status = 409, body = Problem, description = "not a voting round"), (status = 422, body = Problem),
+    (status = 200, body = BallotView),
+    (status = 409, body = Problem, description = "not a voting round"),
 ), tag = "votes", security(("bearer" = [])))]
 #[get("/rounds/{id}/ballot")]
 pub async fn ballot(
@@ -132,10 +132,10 @@ fn idempotency_key(req: &HttpRequest) -> AppResult<Option<String>> {
 /// safely: the same key and body give the same receipt and count once.
 #[utoipa::path(params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "1 to 100 visible ASCII characters")),
     request_body = VoteBody, responses(
-    (status = 201, body = Receipt), (status = 400, body = Problem), (status = 401, body = Problem),
+    (status = 201, body = Receipt),
     (status = 403, body = Problem, description = "your own nomination"), (status = 404, body = Problem, description = "no such round or entry"),
     (status = 409, body = Problem, description = "not open, outside the window, already voted, no votes left, ruled out, or the key was used for another vote"),
-    (status = 422, body = Problem), (status = 429, body = Problem, description = "rate limited; see Retry-After"),
+    (status = 429, body = Problem, description = "rate limited; see Retry-After"),
     (status = 503, body = Problem, description = "too busy; retry with the same Idempotency-Key"),
 ), tag = "votes", security(("bearer" = [])))]
 #[post("/rounds/{id}/votes")]
@@ -164,10 +164,10 @@ pub async fn vote(
 /// Withdraw your vote for an entry, when the round allows it: the vote and
 /// its receipt leave the ledger and the vote can be used again.
 #[utoipa::path(params(("id" = i64, Path), ("nomination_id" = i64, Path)), responses(
-    (status = 204), (status = 400, body = Problem), (status = 401, body = Problem),
+    (status = 204),
     (status = 404, body = Problem, description = "no such round, or no vote of yours for this entry"),
     (status = 409, body = Problem, description = "withdrawal not allowed, or the round is not open"),
-    (status = 429, body = Problem), (status = 503, body = Problem),
+    (status = 429, body = Problem),
 ), tag = "votes", security(("bearer" = [])))]
 #[delete("/rounds/{id}/votes/{nomination_id}")]
 pub async fn withdraw(
@@ -187,9 +187,8 @@ pub async fn withdraw(
 /// voter identity, ordered by receipt: recount it, find your receipts. Open
 /// to every signed-in account once the round has closed.
 #[utoipa::path(params(("id" = i64, Path), PageQuery), responses(
-    (status = 200, body = Page<LedgerLine>), (status = 400, body = Problem), (status = 401, body = Problem),
-    (status = 404, body = Problem),
-    (status = 409, body = Problem, description = "the round has not closed"), (status = 422, body = Problem),
+    (status = 200, body = Page<LedgerLine>),
+    (status = 409, body = Problem, description = "the round has not closed"),
 ), tag = "votes", security(("bearer" = [])))]
 #[get("/rounds/{id}/ledger")]
 pub async fn ledger(
@@ -211,8 +210,8 @@ pub struct AnomalyQuery {
 
 /// Minutes in which one IP address or one branch cast unusually many votes (admin).
 #[utoipa::path(params(("id" = i64, Path), AnomalyQuery), responses(
-    (status = 200, body = Anomalies), (status = 400, body = Problem), (status = 401, body = Problem),
-    (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem),
+    (status = 200, body = Anomalies),
+    (status = 403, body = Problem),
 ), tag = "votes", security(("bearer" = [])))]
 #[get("/rounds/{id}/anomalies")]
 pub async fn anomalies(

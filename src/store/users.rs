@@ -277,6 +277,13 @@ pub fn update(conn: &mut DbConn, actor: i64, id: i64, changes: UserChanges) -> A
 
 /// Clears the password and issues a new activation code (for a forgotten password).
 pub fn reset_activation(conn: &mut DbConn, actor: i64, id: i64) -> AppResult<(User, String)> {
+    if actor == id {
+        // It would sign the admin out with no password: /auth/password is the way.
+        return Err(AppError::conflict(
+            "self_lockout",
+            "an admin cannot reset their own account; change the password instead",
+        ));
+    }
     let code = auth::new_activation_code();
     let user = db::write_tx(conn, |conn| {
         get(conn, id)?;

@@ -46,6 +46,33 @@ async fn openapi_describes_every_route(app: TestApp) {
         );
     }
     assert!(doc["components"]["schemas"]["Problem"].is_object());
+    // The shared error answers (src/http/openapi.rs); tests/schemathesis checks them against the service.
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            let mut expected = vec!["400"];
+            if op.get("security").is_some() {
+                expected.push("401");
+            }
+            if op.get("requestBody").is_some() {
+                expected.extend(["413", "415", "422"]);
+            }
+            for status in expected {
+                assert!(responses.contains_key(status), "{method} {path} documents {status}");
+            }
+            for (status, response) in responses.iter().filter(|(s, _)| !s.starts_with('2')) {
+                assert_eq!(
+                    response["content"].as_object().map(|c| c.keys().collect::<Vec<_>>()),
+                    Some(vec![&"application/problem+json".to_owned()]),
+                    "{method} {path} {status} is a problem"
+                );
+                assert_eq!(
+                    response["content"]["application/problem+json"]["schema"]["$ref"],
+                    "#/components/schemas/Problem"
+                );
+            }
+        }
+    }
     let docs = app.client.get(format!("{}/docs/", app.address)).send().await.unwrap();
     assert_eq!(docs.status(), StatusCode::OK);
     let html = docs.text().await.unwrap();

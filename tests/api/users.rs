@@ -133,4 +133,7 @@ async fn admins_cannot_lock_themselves_out(app: TestApp) {
     assert_eq!(res.status, StatusCode::CONFLICT);
     let demote = app.patch(&format!("/api/v1/users/{me}"), app.admin(), json!({"roles": ["employee"]})).await;
     assert_eq!(demote.status, StatusCode::CONFLICT);
+    let reset = app.post(&format!("/api/v1/users/{me}/activation-code"), app.admin(), json!({})).await;
+    assert_eq!((reset.status, reset.code()), (StatusCode::CONFLICT, "self_lockout"));
+    assert_eq!(app.get("/api/v1/me", app.admin()).await.status, StatusCode::OK, "still signed in");
 }
