@@ -120,3 +120,32 @@ async fn security_headers_on_every_answer(app: TestApp) {
         assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     }
 }
+
+/// The access log shows the address the service trusts: the peer's, or with
+/// --trust-proxy the proxy's own (last) X-Forwarded-For entry, never the
+/// first one, which a client writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_access_log_cannot_be_given_a_forged_address() {
+    for trust_proxy in [false, true] {
+        let (_db, url) = crate::helpers::TestDb::sqlite();
+        let server = crate::helpers::Server::start(&url, crate::helpers::JWT_SECRET, |command| {
+            command.env("AWARDS_LOG", "info");
+            if trust_proxy {
+                command.arg("--trust-proxy");
+            }
+        });
+        let res = reqwest::Client::new()
+            .get(format!("{}/healthz", server.address))
+            .header("X-Forwarded-For", "6.6.6.6, 10.9.8.7")
+            .header("Forwarded", "for=6.6.6.6")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let (_, log) = server.stop();
+        let line = log.lines().find(|l| l.contains("/healthz")).unwrap_or_else(|| panic!("logged: {log}"));
+        let expected = if trust_proxy { "10.9.8.7" } else { "127.0.0.1" };
+        assert!(line.contains(expected) && !line.contains("6.6.6.6"), "trust_proxy {trust_proxy}: {line}");
+    }
+}
