@@ -8,6 +8,7 @@ mod authz;
 mod cli;
 mod demo;
 mod import;
+mod limits;
 mod nominations;
 mod ops;
 mod org;
