@@ -110,9 +110,12 @@ async def one_login(body):
         return f"error: {e}", time.monotonic() - start, False
 
 
-async def login_burst(n, employee_no):
-    body = json.dumps({"employee_no": employee_no, "password": PASSWORD}).encode()
-    return await asyncio.gather(*(one_login(body) for _ in range(n)))
+async def login_burst(n, employee_nos):
+    """n sign-ins at once, round robin over one account number or a list of them."""
+    if isinstance(employee_nos, str):
+        employee_nos = [employee_nos]
+    bodies = [json.dumps({"employee_no": no, "password": PASSWORD}).encode() for no in employee_nos]
+    return await asyncio.gather(*(one_login(bodies[i % len(bodies)]) for i in range(n)))
 
 
 def make_csv(path, n, branch_codes, seed=7):
@@ -251,11 +254,11 @@ def run_backend(backend, args, workdir, argon_rate):
     return results
 
 
-def prepare(parser=None):
+def prepare(parser=None, employees=300_000):
     """Command line, file limit, wrk and a fresh release build: what every benchmark needs."""
     if parser is None:
         parser = argparse.ArgumentParser()
-        parser.add_argument("--employees", type=int, default=300_000)
+        parser.add_argument("--employees", type=int, default=employees)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args()

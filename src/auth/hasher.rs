@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use argon2::password_hash::{
     rand_core::OsRng, Output, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
@@ -16,11 +17,19 @@ type Job = Box<dyn FnOnce(&Core, &mut Vec<Block>) + Send>;
 /// once, each in its worker's own reused memory (19 MiB by default), so memory
 /// stays at workers × cost however many sign-ins arrive; at most `queue` more
 /// wait, and the rest are turned away at once (503) instead of piling up.
+/// A queued job that has waited longer than `MAX_QUEUE_WAIT` when a worker
+/// reaches it is turned away too, and one whose caller is gone is skipped: how
+/// long 256 waiting hashes take depends on how busy the cores are, and on a
+/// loaded machine a full queue alone kept sign-ins waiting over 10 seconds.
 #[derive(Clone)]
 pub struct Hasher {
     core: Arc<Core>,
     jobs: Sender<Job>,
+    max_wait: Duration,
 }
+
+/// The longest a hash job waits for a worker before its sign-in gets 503.
+pub const MAX_QUEUE_WAIT: Duration = Duration::from_secs(2);
 
 pub struct Core {
     argon: Argon2<'static>,
@@ -109,7 +118,7 @@ impl Hasher {
                 }
             })?;
         }
-        Ok(Hasher { core, jobs })
+        Ok(Hasher { core, jobs, max_wait: MAX_QUEUE_WAIT })
     }
 
     /// Hashes on the calling thread; for the CLI and for code already off the async workers.
@@ -135,14 +144,20 @@ impl Hasher {
         work: impl FnOnce(&Core, &mut Vec<Block>) -> T + Send + 'static,
     ) -> Result<T, HasherError> {
         let (reply, answer) = oneshot::channel();
+        let (queued, max_wait) = (Instant::now(), self.max_wait);
         let job: Job = Box::new(move |core, memory| {
-            let _ = reply.send(work(core, memory));
+            if reply.is_closed() {
+                return;
+            }
+            let result =
+                if queued.elapsed() > max_wait { Err(HasherError::Busy) } else { Ok(work(core, memory)) };
+            let _ = reply.send(result);
         });
         self.jobs.try_send(job).map_err(|e| match e {
             TrySendError::Full(_) => HasherError::Busy,
             TrySendError::Disconnected(_) => HasherError::Failed("the hash workers have stopped".into()),
         })?;
-        answer.await.map_err(|_| HasherError::Failed("a hash worker failed".into()))
+        answer.await.map_err(|_| HasherError::Failed("a hash worker failed".into()))?
     }
 }
 
@@ -197,6 +212,20 @@ mod tests {
         let hash = h.hash(SecretString::from("pool password")).await.unwrap();
         assert!(h.verify(SecretString::from("pool password"), Some(hash.clone())).await.unwrap());
         assert!(!h.verify(SecretString::from("other password"), Some(hash)).await.unwrap());
+    }
+
+    #[actix_web::test]
+    async fn a_job_that_waited_too_long_is_turned_away() {
+        let mut h = cheap(4);
+        h.max_wait = Duration::from_millis(50);
+        let busy = h.clone();
+        let holding = actix_web::rt::spawn(async move {
+            busy.run(|_, _| std::thread::sleep(Duration::from_millis(200))).await
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(matches!(h.verify(SecretString::from("x"), None).await, Err(HasherError::Busy)));
+        assert!(holding.await.unwrap().is_ok());
+        assert!(matches!(h.verify(SecretString::from("x"), None).await, Ok(false)));
     }
 
     #[actix_web::test]

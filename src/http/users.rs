@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::extract::{read_body, Admin, AuthUser, PageQuery, ValidJson};
+use super::extract::{declared_length, read_body, Admin, AuthUser, PageQuery, ValidJson, CSV_BODY_TIMEOUT};
 use super::AppState;
 use crate::domain::import::EmployeeCsv;
 use crate::domain::roles::{Role, Roles};
@@ -229,7 +229,8 @@ pub async fn import_employees(
         ));
     }
     let mut payload: Payload = payload.into_inner();
-    let body = read_body(&mut payload, state.settings.csv_limit).await?.freeze();
+    let declared = declared_length(&req);
+    let body = read_body(&mut payload, declared, state.settings.csv_limit, CSV_BODY_TIMEOUT).await?.freeze();
     let actor = admin.id();
     let report = state
         .db

@@ -9,6 +9,7 @@ mod cli;
 mod crash;
 mod demo;
 mod import;
+mod limits;
 mod nominations;
 mod ops;
 mod org;
