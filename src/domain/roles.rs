@@ -30,10 +30,9 @@ impl Role {
 impl FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s.trim().to_ascii_lowercase())
-            .ok_or_else(|| format!("unknown role {s:?} (admin, manager, reviewer, employee)"))
+        Role::ALL.into_iter().find(|r| r.as_str() == s.trim().to_ascii_lowercase()).ok_or_else(|| {
+            format!("unknown role {:?} (admin, manager, reviewer, employee)", super::excerpt(s))
+        })
     }
 }
 
@@ -94,5 +93,8 @@ mod tests {
     #[test]
     fn unknown_roles_are_refused() {
         assert!(Roles::parse("employee;boss").unwrap_err().contains("boss"));
+        // A long unknown role comes back cut short.
+        let message = Roles::parse(&"x".repeat(10_000)).unwrap_err();
+        assert!(message.contains(&format!("{}…", "x".repeat(32))) && message.len() < 100, "{message}");
     }
 }
