@@ -190,6 +190,17 @@ def create_org(token):
     return codes
 
 
+def staffed_org(token, env, workdir, employees, tag):
+    """The 13 companies and 200 branches, and `employees` imported by the CLI.
+    Returns (the branch codes, the staff CSV, the activation codes CSV,
+    the import's (seconds, peak RSS MiB, summary))."""
+    branches = create_org(token)
+    staff = os.path.join(workdir, f"staff-{tag}.csv")
+    make_csv(staff, employees, branches)
+    codes_out = os.path.join(workdir, f"codes-{tag}.csv")
+    return branches, staff, codes_out, timed([BIN, "import-employees", staff, "--codes-out", codes_out], env)
+
+
 def all_users(token):
     """Every account, page by page."""
     users, page = [], 1
@@ -217,10 +228,7 @@ def run_backend(backend, args, workdir, argon_rate):
     results = {}
     with Server(env, workdir, backend) as server:
         token = server.admin_token()
-        codes = create_org(token)
-        staff = os.path.join(workdir, "staff.csv")
-        make_csv(staff, args.employees, codes)
-        secs, rss, summary = timed([BIN, "import-employees", staff, "--codes-out", os.path.join(workdir, "codes.csv")], env)
+        _, staff, codes_out, (secs, rss, summary) = staffed_org(token, env, workdir, args.employees, backend)
         results["import_cli"] = {"seconds": secs, "rss_mib": rss, "summary": summary}
         # The same file again over HTTP: every row is now an unchanged re-import.
         with open(staff, "rb") as f:
@@ -228,7 +236,7 @@ def run_backend(backend, args, workdir, argon_rate):
         start = time.monotonic()
         report = request("POST", "/api/v1/imports/employees", token, data, content_type="text/csv")
         results["reimport_http"] = {"seconds": time.monotonic() - start, "unchanged": report["unchanged"]}
-        with open(os.path.join(workdir, "codes.csv")) as f:
+        with open(codes_out) as f:
             first_code = list(csv.DictReader(f))[0]
         user = request("POST", "/api/v1/auth/activate", body={"employee_no": first_code["employee_no"], "activation_code": first_code["activation_code"], "new_password": PASSWORD})
         user_token = user["access_token"]

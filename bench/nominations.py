@@ -39,10 +39,7 @@ def run_backend(backend, args, workdir):
     env, url, cleanup = f.database_env(backend, workdir)
     with f.Server(env, workdir, backend) as server:
         token = server.admin_token()
-        codes = f.create_org(token)
-        staff = os.path.join(workdir, "staff.csv")
-        f.make_csv(staff, args.employees, codes)
-        secs, _, _ = f.timed([f.BIN, "import-employees", staff, "--codes-out", os.path.join(workdir, "codes.csv")], env)
+        codes, _, _, (secs, _, _) = f.staffed_org(token, env, workdir, args.employees, backend)
         campaign_id = f.nominating_campaign(token, 5)
         # Five nominees per branch: employees are spread round-robin over the branches.
         nominees = []

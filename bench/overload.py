@@ -235,11 +235,7 @@ def run_backend(backend, args, workdir):
     env, _, cleanup = f.database_env(backend, workdir)
     with f.Server(env, workdir, backend) as server:
         token = server.admin_token()
-        codes = f.create_org(token)
-        staff = os.path.join(workdir, "staff.csv")
-        f.make_csv(staff, args.employees, codes)
-        codes_path = os.path.join(workdir, "codes.csv")
-        f.timed([f.BIN, "import-employees", staff, "--codes-out", codes_path], env)
+        _, _, codes_path, _ = f.staffed_org(token, env, workdir, args.employees, backend)
         employee_nos = activate(codes_path, ACTIVATED)
         user = f.request("POST", "/api/v1/auth/login", body={"employee_no": employee_nos[0], "password": f.PASSWORD})["access_token"]
         rss_before = f.peak_rss_mib(server.proc.pid)

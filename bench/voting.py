@@ -118,10 +118,7 @@ def run_backend(backend, args, workdir):
     env.update({k: v for k, v in os.environ.items() if k.startswith("AWARDS_")})
     with f.Server(env, workdir, backend) as server:
         token = server.admin_token()
-        codes = f.create_org(token)
-        staff = os.path.join(workdir, f"staff-{backend}.csv")
-        f.make_csv(staff, args.employees, codes)
-        f.timed([f.BIN, "import-employees", staff, "--codes-out", os.path.join(workdir, f"codes-{backend}.csv")], env)
+        f.staffed_org(token, env, workdir, args.employees, backend)
         users = [u for u in f.all_users(token) if u["employee_no"].startswith("E")]
         cid = f.nominating_campaign(token, PER_BRANCH, winners_target=310)
         by_branch = {}
