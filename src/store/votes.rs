@@ -554,8 +554,8 @@ pub struct CandidateFilter {
 }
 
 /// A candidate as every voter sees it; each voter's ballot adds `voted` and
-/// leaves out their own nomination.
-#[derive(Debug, Clone)]
+/// leaves out their own nomination. Fields in `candidates`' select order.
+#[derive(Debug, Clone, Queryable)]
 pub struct Listed {
     pub nomination_id: i64,
     pub title: String,
@@ -592,32 +592,7 @@ pub fn candidates(conn: &mut DbConn, round_id: i64) -> AppResult<Vec<Listed>> {
             branches::name,
             entries::member_company_id,
         ))
-        .load::<(i64, String, String, i64, String, i64, String, i64)>(conn)?
-        .into_iter()
-        .map(
-            |(
-                nomination_id,
-                title,
-                summary,
-                nominee_id,
-                nominee_name,
-                branch_id,
-                branch_name,
-                member_company_id,
-            )| {
-                Listed {
-                    nomination_id,
-                    title,
-                    summary,
-                    nominee_id,
-                    nominee_name,
-                    branch_id,
-                    branch_name,
-                    member_company_id,
-                }
-            },
-        )
-        .collect())
+        .load::<Listed>(conn)?)
 }
 
 /// A voter's ballot: the candidates (paged, filtered, without their own
