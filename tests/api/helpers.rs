@@ -183,17 +183,9 @@ impl TestApp {
         let server = app.server();
         let handle = server.handle();
         tokio::spawn(server);
-        let mut app = TestApp {
-            address,
-            server: Some(handle),
-            client: reqwest::Client::new(),
-            admin_password: first_admin.expect("an empty database gets a first admin").password,
-            database_url: url,
-            admin_token: None,
-            _db: db,
-        };
-        let token = app.login("admin", &app.admin_password.clone()).await;
-        app.admin_token = Some(token);
+        let password = first_admin.expect("an empty database gets a first admin").password;
+        let mut app = Self::attach(db, url, address, password).await;
+        app.server = Some(handle);
         app
     }
 
