@@ -63,19 +63,7 @@ pub async fn field(app: &TestApp, per_branch: usize, winners: i64) -> Field {
         .map(|u| (u["employee_no"].as_str().unwrap().to_owned(), u["id"].as_i64().unwrap()))
         .collect();
 
-    let created = app
-        .post(
-            "/api/v1/campaigns",
-            app.admin(),
-            json!({"name": "2026 最美消保人", "nomination_opens_at": rfc3339(-60), "nomination_closes_at": rfc3339(60),
-                   "nominations_per_branch": per_branch, "winners_target": winners}),
-        )
-        .await;
-    let campaign = created.body["id"].as_i64().unwrap();
-    let moved = app
-        .patch(format!("/api/v1/campaigns/{campaign}"), app.admin(), json!({"status": "nominating"}))
-        .await;
-    assert_eq!(moved.status, StatusCode::OK);
+    let campaign = app.open_campaign(per_branch as i64, winners).await;
     let mut nominations = BTreeMap::new();
     for ((company, branch), code) in &branches {
         for n in 0..per_branch {
