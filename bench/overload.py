@@ -36,7 +36,8 @@ BURST = 2000
 ACTIVATED = 200            # the burst's 2,000 sign-ins go round robin over these accounts
 SLOW_HEADS = 500           # slowloris connections on a fresh connection
 SLOW_KEPT = 50             # slowloris on the second request of a kept-alive connection
-HEAD_TIMEOUT = 10          # src/startup.rs client_request_timeout
+HEAD_TIMEOUT = 10          # src/startup.rs HEAD_TIMEOUT
+KEEP_ALIVE = 5             # src/startup.rs KEEP_ALIVE: a kept-alive connection's next head is cut after both
 BODY_TIMEOUT = 10          # src/http/extract.rs JSON_BODY_TIMEOUT
 JSON_LIMIT = 64 * 1024     # src/config.rs defaults
 CSV_LIMIT = 32 * 1024 * 1024
@@ -261,7 +262,7 @@ def rows_and_misses(backend, r):
          "p99 < 50 ms", b["me_p99_ms"] is not None and b["me_p99_ms"] < 50),
     ]
     for kind, what, limit in (("head", f"{SLOW_HEADS} slow request heads (a byte a second)", HEAD_TIMEOUT),
-                              ("kept", f"{SLOW_KEPT} slow heads on a kept-alive connection's second request", HEAD_TIMEOUT),
+                              ("kept", f"{SLOW_KEPT} slow heads on a kept-alive connection's second request", KEEP_ALIVE + HEAD_TIMEOUT),
                               ("body", f"{SLOW_KEPT} slow JSON bodies (content-length 1000, a byte a second)", BODY_TIMEOUT)):
         k = s[kind]
         latest = f"{k['latest_cut_s']:.1f} s" if k["latest_cut_s"] is not None else "-"

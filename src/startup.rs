@@ -11,9 +11,17 @@ use tracing_actix_web::TracingLogger;
 
 use crate::auth::{new_password, Hasher, Tokens};
 use crate::config::Settings;
+use crate::connections::Reaper;
 use crate::db;
 use crate::http::{self, Accounts, AppState, Db, Fields};
 use crate::store::users;
+
+/// How long an idle kept-alive connection stays open.
+const KEEP_ALIVE: Duration = Duration::from_secs(5);
+/// How long a client has to send a request head (the first one by actix, the
+/// later ones on a kept-alive connection by the reaper, counted from the end
+/// of the previous response, keep-alive time included).
+const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct Application {
     port: u16,
@@ -67,14 +75,18 @@ impl Application {
             votes: crate::http::votes::VoteGate::new(&settings.votes, &settings.database.database_url)?,
             settings,
         });
+        let reaper = Reaper::start(KEEP_ALIVE + HEAD_TIMEOUT)?;
         let server = HttpServer::new(move || {
             http::app(state.clone())
                 .wrap(metrics.clone())
                 .wrap(actix_web::middleware::from_fn(crate::telemetry::request_id_header))
                 .wrap(TracingLogger::<crate::telemetry::AccessLog>::new())
+                .wrap(actix_web::middleware::from_fn(crate::connections::mark_running))
         })
+        .on_connect(move |connection, data| reaper.register(connection, data))
         .workers(workers)
-        .client_request_timeout(Duration::from_secs(10))
+        .keep_alive(KEEP_ALIVE)
+        .client_request_timeout(HEAD_TIMEOUT)
         .client_disconnect_timeout(Duration::from_secs(2))
         .shutdown_timeout(30)
         .listen(listener)?

@@ -66,3 +66,70 @@ async fn oversized_and_slow_bodies_are_cut_off(app: TestApp) {
     assert_eq!(code, 408);
     assert!(took >= Duration::from_secs(9) && took < Duration::from_secs(15), "{took:?}");
 }
+
+on_both!(a_kept_alive_connection_cannot_hold_a_half_sent_head);
+
+/// Reads from `rd` until `want` has arrived (one response on a kept-alive
+/// connection), or the server closes.
+async fn read_until(rd: &mut (impl AsyncReadExt + Unpin), want: &str) -> String {
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&answer).contains(want) {
+        let n =
+            tokio::time::timeout(Duration::from_secs(5), rd.read(&mut buf)).await.expect("answered").unwrap();
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// actix-web times only a connection's first request head; the reaper
+/// (src/connections.rs) cuts a kept-alive connection whose next head never
+/// completes, 15 s after its last answer, and never a request still running.
+async fn a_kept_alive_connection_cannot_hold_a_half_sent_head(app: TestApp) {
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let slow_head = async {
+        let (mut rd, mut wr) = TcpStream::connect(&address).await.unwrap().into_split();
+        wr.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n").await.unwrap();
+        assert!(read_until(&mut rd, "\"ok\"").await.starts_with("HTTP/1.1 200"));
+        let answered = Instant::now();
+        let mut buf = [0u8; 256];
+        for byte in b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: ".iter().cycle() {
+            let _ = wr.write_all(&[*byte]).await;
+            match tokio::time::timeout(Duration::from_secs(1), rd.read(&mut buf)).await {
+                Err(_) => {}
+                Ok(Ok(0) | Err(_)) => return answered.elapsed(),
+                Ok(Ok(n)) => panic!("answered a head never finished: {}", String::from_utf8_lossy(&buf[..n])),
+            }
+            assert!(answered.elapsed() < Duration::from_secs(30), "a half-sent head held its connection");
+        }
+        unreachable!()
+    };
+    // Meanwhile a request whose body takes longer than that to arrive (a CSV
+    // upload has 2 minutes) is answered, not cut.
+    let slow_body = async {
+        let (mut rd, mut wr) = TcpStream::connect(&address).await.unwrap().into_split();
+        let body = b"employee_no,name,branch_code,role\n";
+        wr.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n").await.unwrap();
+        read_until(&mut rd, "\"ok\"").await;
+        let head = format!(
+            "POST /api/v1/imports/employees HTTP/1.1\r\nHost: t\r\ncontent-type: text/csv\r\nauthorization: Bearer {}\r\ncontent-length: {}\r\n\r\n",
+            app.admin(),
+            body.len()
+        );
+        wr.write_all(head.as_bytes()).await.unwrap();
+        let started = Instant::now();
+        for byte in body {
+            wr.write_all(&[*byte]).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(600)).await;
+        }
+        let answer = read_until(&mut rd, "\r\n\r\n").await;
+        (started.elapsed(), answer)
+    };
+    let (held, (took, answer)) = tokio::join!(slow_head, slow_body);
+    assert!(held >= Duration::from_secs(14) && held < Duration::from_secs(20), "{held:?}");
+    assert!(took > Duration::from_secs(17), "{took:?}");
+    assert!(answer.starts_with("HTTP/1.1 "), "the slow upload was cut: {answer:?}");
+}
