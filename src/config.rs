@@ -84,6 +84,11 @@ pub struct VoteSettings {
     /// Most votes the vote writer commits in one transaction.
     #[arg(long, env = "AWARDS_VOTE_BATCH", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub vote_batch: u64,
+
+    /// PostgreSQL: vote writers per node, each with its own connection (one
+    /// batch's round trips overlap another's). SQLite always has one writer.
+    #[arg(long, env = "AWARDS_VOTE_WRITERS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=16))]
+    pub vote_writers: u64,
 }
 
 #[derive(Clone, Args)]

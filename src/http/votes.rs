@@ -33,7 +33,12 @@ pub struct VoteGate {
 
 impl VoteGate {
     pub fn new(settings: &VoteSettings, url: &db::DatabaseUrl) -> anyhow::Result<VoteGate> {
-        let writer = VoteWriter::start(url, settings.vote_queue, settings.vote_batch as usize)?;
+        let writer = VoteWriter::start(
+            url,
+            settings.vote_queue,
+            settings.vote_batch as usize,
+            settings.vote_writers as usize,
+        )?;
         let per_minute = NonZeroU32::new(settings.vote_rate_account).unwrap_or(NonZeroU32::MIN);
         let per_second = NonZeroU32::new(settings.vote_rate_ip).unwrap_or(NonZeroU32::MIN);
         Ok(VoteGate {

@@ -5,8 +5,8 @@
 //! commit and a handful of statements per batch instead of per vote, and a
 //! request waits on a channel instead of holding a thread. On SQLite, which
 //! has one writer at a time anyway, it is the only writer of votes; on
-//! PostgreSQL each node has its own, and the database's constraints settle
-//! what nodes race for.
+//! PostgreSQL each node has a few, and the database's constraints settle
+//! what they and other nodes race for.
 
 use std::thread::JoinHandle;
 
@@ -30,25 +30,44 @@ type Job = (Command, oneshot::Sender<Answer>);
 
 pub struct VoteWriter {
     sender: Option<Sender<Job>>,
-    thread: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
     checkpointer: Option<Checkpointer>,
 }
 
 impl VoteWriter {
-    /// Opens the writer's connection and starts its thread. `queue` bounds the
-    /// votes waiting (more is 503), `batch` the votes per transaction.
-    pub fn start(url: &DatabaseUrl, queue: usize, batch: usize) -> anyhow::Result<VoteWriter> {
-        let conn = connect(url).map_err(|e| anyhow::anyhow!("vote writer: {e}"))?;
+    /// Opens the writers' connections and starts their threads, which take
+    /// votes from one queue: `queue` bounds the votes waiting (more is 503),
+    /// `batch` the votes per transaction. On PostgreSQL there are `writers` of
+    /// them, so that one batch's round trips overlap another's (two gave 1.2×
+    /// one in `bench/voting.py`, three no more); they race as two nodes would,
+    /// and the constraints settle it the same way.
+    pub fn start(
+        url: &DatabaseUrl,
+        queue: usize,
+        batch: usize,
+        writers: usize,
+    ) -> anyhow::Result<VoteWriter> {
         let (sender, receiver) = crossbeam_channel::bounded(queue);
-        let writer_url = url.clone();
-        let thread = std::thread::Builder::new()
-            .name("vote-writer".into())
-            .spawn(move || run(&writer_url, conn, receiver, batch.max(1)))?;
+        let batch = batch.max(1);
+        let writers = match url.backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => writers.max(1),
+        };
+        let mut threads = Vec::new();
+        for _ in 0..writers {
+            let conn = connect(url).map_err(|e| anyhow::anyhow!("vote writer: {e}"))?;
+            let (writer_url, receiver) = (url.clone(), receiver.clone());
+            threads.push(
+                std::thread::Builder::new()
+                    .name("vote-writer".into())
+                    .spawn(move || run(&writer_url, conn, receiver, batch))?,
+            );
+        }
         let checkpointer = match url.backend {
             Backend::Sqlite => Some(Checkpointer::start(url)?),
             Backend::Postgres => None,
         };
-        Ok(VoteWriter { sender: Some(sender), thread: Some(thread), checkpointer })
+        Ok(VoteWriter { sender: Some(sender), threads, checkpointer })
     }
 
     pub async fn submit(&self, command: Command) -> AppResult<Option<Receipt>> {
@@ -67,7 +86,7 @@ impl Drop for VoteWriter {
     /// Lets the writer finish what is queued, then waits for it.
     fn drop(&mut self) {
         self.sender.take();
-        if let Some(thread) = self.thread.take() {
+        for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
         self.checkpointer.take();

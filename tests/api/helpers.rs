@@ -110,6 +110,8 @@ pub fn settings(url: &str) -> Settings {
             trust_proxy: false,
             vote_queue: 10_000,
             vote_batch: 512,
+            // As in production: on PostgreSQL two writers race each other.
+            vote_writers: 2,
         },
         bind: "127.0.0.1:0".into(),
         jwt_secret: Some(JWT_SECRET.into()),
