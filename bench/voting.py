@@ -32,18 +32,24 @@ VOTES_PER_VOTER = 5
 PER_BRANCH = 2
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
 
-VOTE_SCRIPT = r"""
--- The requests are cheap to make: wrk shares the two cores with the service,
--- so each voter's request head is built once, and no response() callback
--- makes wrk hand every answer to Lua (the summary counts the non-2xx ones).
-local tokens, entries = {}, {}
+# The voters' tokens, and each wrk thread's number (1, 2, ...) as `id`: a
+# thread takes voters id - 1, id - 1 + threads, and so on.
+VOTERS_PRELUDE = r"""
+local tokens = {}
 for line in io.lines("%(tokens)s") do table.insert(tokens, line) end
-for line in io.lines("%(entries)s") do table.insert(entries, tonumber(line)) end
 local counter = 1
 function setup(thread)
   thread:set("id", counter)
   counter = counter + 1
 end
+"""
+
+VOTE_SCRIPT = VOTERS_PRELUDE + r"""
+-- The requests are cheap to make: wrk shares the two cores with the service,
+-- so each voter's request head is built once, and no response() callback
+-- makes wrk hand every answer to Lua (the summary counts the non-2xx ones).
+local entries = {}
+for line in io.lines("%(entries)s") do table.insert(entries, tonumber(line)) end
 function init(args)
   k = id - 1
   step = %(threads)d
@@ -74,14 +80,7 @@ end
 # The warm-up: GET /me once as every voter (each wrk thread takes every
 # other one), then stop, so that every account is in the node's account
 # cache when the storm starts, as when each voter opened the app first.
-WARM_SCRIPT = r"""
-local tokens = {}
-for line in io.lines("%(tokens)s") do table.insert(tokens, line) end
-local counter = 1
-function setup(thread)
-  thread:set("id", counter)
-  counter = counter + 1
-end
+WARM_SCRIPT = VOTERS_PRELUDE + r"""
 function init(args)
   k = id - 1
   step = %(threads)d
@@ -102,9 +101,7 @@ end
 
 
 # GET a path as each voter in turn (the ballot read).
-AS_VOTERS_SCRIPT = r"""
-local tokens = {}
-for line in io.lines("%(tokens)s") do table.insert(tokens, line) end
+AS_VOTERS_SCRIPT = VOTERS_PRELUDE + r"""
 local i = 0
 request = function()
   i = i + 1
