@@ -187,8 +187,9 @@ def run_backend(backend, args, workdir):
             out.write(AS_VOTERS_SCRIPT % {"tokens": tokens_path, "path": f"/api/v1/rounds/{rid}/ballot"})
         healthz = f.wrk(f.BASE + "/healthz", args.seconds, connections=CONNECTIONS)
         # Right before the storm: the accounts must still be cached when it runs.
-        # wrk runs for its whole duration; the threads stop once through.
-        warmed = f.wrk(f.BASE + "/", 2 + len(users) // 10_000, connections=CONNECTIONS, script=warm)
+        # wrk runs for its whole duration (long enough at ~2,500 cold sign-ins
+        # a second); the threads stop once through.
+        warmed = f.wrk(f.BASE + "/", 2 + len(users) // 2_500, connections=CONNECTIONS, script=warm)
         assert warmed["requests"] >= len(users) - len(nominees), ("warm-up fell short", warmed["raw"])
         # BENCH_PERF=FILE records the whole machine's profile during the storm (perf record -a -g).
         perf = os.environ.get("BENCH_PERF")
@@ -239,7 +240,7 @@ def rows(backend, r):
 
 
 def main():
-    args = f.prepare()
+    args = f.prepare(employees=50_000)
     table = []
     with tempfile.TemporaryDirectory() as workdir:
         for backend in args.backends.split(","):
