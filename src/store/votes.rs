@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::db::schema::{ballots, branches, entries, nominations, rounds, users, vote_requests, votes};
 use crate::db::{self, DbConn};
@@ -75,7 +75,8 @@ impl From<VoteError> for AppError {
     }
 }
 
-#[derive(Queryable, Selectable)]
+/// Deserialized from `read_pg`'s JSON too, as an array in field order.
+#[derive(Queryable, Selectable, Deserialize)]
 #[diesel(table_name = rounds)]
 struct RoundRow {
     kind: String,
@@ -200,49 +201,173 @@ fn sorted_unique(ids: impl Iterator<Item = i64>) -> Vec<i64> {
     ids
 }
 
+/// What `rules::decide` needs to know about a batch, as the reads bring it.
+#[derive(Deserialize)]
+struct Found {
+    /// (round, the round's row).
+    rounds: Vec<(i64, RoundRow)>,
+    /// (round, nomination, nominee, nomination status) of the entries asked for.
+    entries: Vec<(i64, i64, i64, String)>,
+    /// (round, voter, votes used, entries voted for) of the batch's voters.
+    voters: Vec<(i64, i64, i32, Vec<i64>)>,
+    /// (voter, key, round, nomination, receipt, withdrawn) of the keys sent again.
+    keys: Vec<(i64, String, i64, i64, String, bool)>,
+}
+
+impl Found {
+    fn into_standing(self) -> rules::Standing {
+        let mut standing = rules::Standing {
+            rounds: self.rounds.into_iter().map(|(id, row)| (id, row.voting())).collect(),
+            ..Default::default()
+        };
+        standing.entries = self
+            .entries
+            .into_iter()
+            .map(|(round, nomination, nominee_id, status)| {
+                let still_submitted = status == NominationStatus::Submitted.as_str();
+                ((round, nomination), rules::Ballot { nominee_id, still_submitted })
+            })
+            .collect();
+        for (round, voter, used, nominations) in self.voters {
+            standing.used.insert((round, voter), used);
+            standing.votes.extend(nominations.into_iter().map(|n| (round, voter, n)));
+        }
+        standing.keys = self
+            .keys
+            .into_iter()
+            .map(|(voter, key, round_id, nomination_id, receipt, withdrawn)| {
+                ((voter, key), rules::Earlier { round_id, nomination_id, receipt, withdrawn })
+            })
+            .collect();
+        standing
+    }
+}
+
 /// Reads what `rules::decide` needs about a batch.
 fn read_standing(conn: &mut DbConn, casts: &[&Cast]) -> QueryResult<rules::Standing> {
     let round_ids = sorted_unique(casts.iter().map(|c| c.round_id));
-    let voter_ids = sorted_unique(casts.iter().map(|c| c.voter_id));
-    let nomination_ids = sorted_unique(casts.iter().map(|c| c.nomination_id));
     for &round_id in &round_ids {
         // Shared: a close takes it exclusively, so it waits for this batch,
         // and a batch after it finds the round closed (on PostgreSQL; SQLite's
-        // write lock already makes them take turns).
+        // write lock already makes them take turns). Its own statement: the
+        // reads must see what a close committed while this waited.
         db::lock_resource(conn, db::LockSpace::RoundVotes, round_id, true)?;
     }
-    let found: Vec<(i64, RoundRow)> = rounds::table
-        .filter(rounds::id.eq_any(&round_ids))
-        .select((rounds::id, RoundRow::as_select()))
-        .load(conn)?;
-    let mut standing = rules::Standing {
-        rounds: found.into_iter().map(|(id, row)| (id, row.voting())).collect(),
-        ..Default::default()
+    let found = match conn {
+        DbConn::Pg(pg) => read_pg(pg, casts, &round_ids)?,
+        DbConn::Sqlite(lite) => read_sqlite(lite, casts, &round_ids)?,
     };
-    let found: Vec<(i64, i64, i64, String)> = entries::table
+    Ok(found.into_standing())
+}
+
+/// The (round, nomination) pairs, (round, voter) pairs and (voter, key)
+/// pairs a batch asks about, each sorted and without repeats.
+type Pairs<A, B> = (Vec<A>, Vec<B>);
+
+fn pairs<A: Ord + Clone, B: Ord + Clone>(items: impl Iterator<Item = (A, B)>) -> Pairs<A, B> {
+    let mut items: Vec<(A, B)> = items.collect();
+    items.sort_unstable();
+    items.dedup();
+    items.into_iter().unzip()
+}
+
+#[derive(QueryableByName)]
+struct FoundJson {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    found: String,
+}
+
+/// PostgreSQL: one statement, one round trip, whatever the batch. It locks
+/// the entries asked for in key order (the batch adds to their counters; one
+/// order means nodes writing at once cannot deadlock on these hot rows) and
+/// looks each voter up by primary key whatever the planner's statistics say
+/// (they lag far behind a table that grows by thousands of rows a second;
+/// OFFSET 0 keeps the lookup from being flattened into a join planned as a
+/// scan).
+fn read_pg(pg: &mut diesel::PgConnection, casts: &[&Cast], round_ids: &[i64]) -> QueryResult<Found> {
+    use diesel::sql_types::{Array, BigInt, Text};
+    let (entry_rounds, entry_nominations) = pairs(casts.iter().map(|c| (c.round_id, c.nomination_id)));
+    let (voter_rounds, voters) = pairs(casts.iter().map(|c| (c.round_id, c.voter_id)));
+    let (key_voters, keys) =
+        pairs(casts.iter().filter_map(|c| c.idempotency_key.clone().map(|key| (c.voter_id, key))));
+    let found = diesel::sql_query(
+        "WITH locked AS ( \
+           SELECT e.round_id, e.nomination_id FROM entries AS e \
+           JOIN unnest($2, $3) AS w(round_id, nomination_id) \
+             ON e.round_id = w.round_id AND e.nomination_id = w.nomination_id \
+           ORDER BY e.round_id, e.nomination_id FOR NO KEY UPDATE OF e \
+         ) SELECT json_build_object( \
+           'rounds', COALESCE((SELECT json_agg(json_build_array(r.id, json_build_array( \
+               r.kind, r.status, r.opens_at, r.closes_at, r.allow_vote_withdrawal, r.votes_per_voter))) \
+             FROM rounds AS r WHERE r.id = ANY($1)), '[]'), \
+           'entries', COALESCE((SELECT json_agg(json_build_array( \
+               l.round_id, l.nomination_id, n.nominee_id, n.status)) \
+             FROM locked AS l JOIN nominations AS n ON n.id = l.nomination_id), '[]'), \
+           'voters', COALESCE((SELECT json_agg(json_build_array( \
+               q.round_id, q.voter_id, COALESCE(b.used, 0), COALESCE(v.nominations, '{}'))) \
+             FROM unnest($4, $5) AS q(round_id, voter_id) \
+             LEFT JOIN LATERAL (SELECT used FROM ballots \
+               WHERE round_id = q.round_id AND voter_id = q.voter_id OFFSET 0) AS b ON true \
+             LEFT JOIN LATERAL (SELECT array_agg(nomination_id) AS nominations FROM votes \
+               WHERE round_id = q.round_id AND voter_id = q.voter_id) AS v ON true), '[]'), \
+           'keys', COALESCE((SELECT json_agg(json_build_array( \
+               k.voter_id, k.idempotency_key, k.round_id, k.nomination_id, k.receipt, k.withdrawn)) \
+             FROM unnest($6, $7) AS w(voter_id, idempotency_key) \
+             JOIN vote_requests AS k \
+               ON k.voter_id = w.voter_id AND k.idempotency_key = w.idempotency_key), '[]') \
+         )::text AS found",
+    )
+    .bind::<Array<BigInt>, _>(round_ids)
+    .bind::<Array<BigInt>, _>(&entry_rounds)
+    .bind::<Array<BigInt>, _>(&entry_nominations)
+    .bind::<Array<BigInt>, _>(&voter_rounds)
+    .bind::<Array<BigInt>, _>(&voters)
+    .bind::<Array<BigInt>, _>(&key_voters)
+    .bind::<Array<Text>, _>(&keys)
+    .get_result::<FoundJson>(pg)?;
+    serde_json::from_str(&found.found).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+}
+
+/// SQLite, in process, where a statement costs no round trip: a few plain reads.
+fn read_sqlite(
+    lite: &mut diesel::SqliteConnection,
+    casts: &[&Cast],
+    round_ids: &[i64],
+) -> QueryResult<Found> {
+    let voter_ids = sorted_unique(casts.iter().map(|c| c.voter_id));
+    let nomination_ids = sorted_unique(casts.iter().map(|c| c.nomination_id));
+    let rounds = rounds::table
+        .filter(rounds::id.eq_any(round_ids))
+        .select((rounds::id, RoundRow::as_select()))
+        .load(lite)?;
+    let entries = entries::table
         .inner_join(nominations::table)
-        .filter(entries::round_id.eq_any(&round_ids))
+        .filter(entries::round_id.eq_any(round_ids))
         .filter(entries::nomination_id.eq_any(&nomination_ids))
         .select((entries::round_id, entries::nomination_id, nominations::nominee_id, nominations::status))
-        .load(conn)?;
-    standing.entries = found
+        .load(lite)?;
+    let mut voters: BTreeMap<(i64, i64), (i32, Vec<i64>)> = ballots::table
+        .filter(ballots::round_id.eq_any(round_ids))
+        .filter(ballots::voter_id.eq_any(&voter_ids))
+        .select((ballots::round_id, ballots::voter_id, ballots::used))
+        .load::<(i64, i64, i32)>(lite)?
         .into_iter()
-        .map(|(round, nomination, nominee_id, status)| {
-            let still_submitted = status == NominationStatus::Submitted.as_str();
-            ((round, nomination), rules::Ballot { nominee_id, still_submitted })
-        })
+        .map(|(round, voter, used)| ((round, voter), (used, Vec::new())))
         .collect();
-    for &round_id in &round_ids {
-        for (voter, used, nominations) in voters_standing(conn, round_id, &voter_ids)? {
-            standing.used.insert((round_id, voter), used);
-            standing.votes.extend(nominations.into_iter().map(|n| (round_id, voter, n)));
-        }
+    let voted: Vec<(i64, i64, i64)> = votes::table
+        .filter(votes::round_id.eq_any(round_ids))
+        .filter(votes::voter_id.eq_any(&voter_ids))
+        .select((votes::round_id, votes::voter_id, votes::nomination_id))
+        .load(lite)?;
+    for (round, voter, nomination) in voted {
+        voters.entry((round, voter)).or_default().1.push(nomination);
     }
-    let keys: Vec<&str> = casts.iter().filter_map(|c| c.idempotency_key.as_deref()).collect();
-    if !keys.is_empty() {
-        let keyed_voters =
-            sorted_unique(casts.iter().filter(|c| c.idempotency_key.is_some()).map(|c| c.voter_id));
-        let found: Vec<(i64, String, i64, i64, String, bool)> = vote_requests::table
+    let (keyed_voters, keys) =
+        pairs(casts.iter().filter_map(|c| c.idempotency_key.as_deref().map(|key| (c.voter_id, key))));
+    let keys = if keys.is_empty() {
+        Vec::new()
+    } else {
+        vote_requests::table
             .filter(vote_requests::voter_id.eq_any(&keyed_voters))
             .filter(vote_requests::idempotency_key.eq_any(&keys))
             .select((
@@ -253,71 +378,13 @@ fn read_standing(conn: &mut DbConn, casts: &[&Cast]) -> QueryResult<rules::Stand
                 vote_requests::receipt,
                 vote_requests::withdrawn,
             ))
-            .load(conn)?;
-        standing.keys = found
-            .into_iter()
-            .map(|(voter, key, round_id, nomination_id, receipt, withdrawn)| {
-                ((voter, key), rules::Earlier { round_id, nomination_id, receipt, withdrawn })
-            })
-            .collect();
-    }
-    Ok(standing)
-}
-
-#[derive(QueryableByName)]
-struct VoterStanding {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    voter_id: i64,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
-    used: Option<i32>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::BigInt>>)]
-    nominations: Option<Vec<i64>>,
-}
-
-/// Each voter's used votes and the entries they voted for in a round.
-fn voters_standing(
-    conn: &mut DbConn,
-    round_id: i64,
-    voters: &[i64],
-) -> QueryResult<Vec<(i64, i32, Vec<i64>)>> {
-    match conn {
-        // One round trip, one primary-key lookup per voter whatever the
-        // planner's statistics say (they lag far behind a table that grows
-        // by thousands of rows a second); OFFSET 0 keeps the planner from
-        // flattening the lookup into a join it could plan as a scan.
-        DbConn::Pg(pg) => Ok(diesel::sql_query(
-            "SELECT q.voter_id, b.used, v.nominations FROM unnest($2) AS q(voter_id) \
-             LEFT JOIN LATERAL (SELECT used FROM ballots \
-               WHERE round_id = $1 AND voter_id = q.voter_id OFFSET 0) b ON true \
-             LEFT JOIN LATERAL (SELECT array_agg(nomination_id) AS nominations FROM votes \
-               WHERE round_id = $1 AND voter_id = q.voter_id) v ON true",
-        )
-        .bind::<diesel::sql_types::BigInt, _>(round_id)
-        .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(voters)
-        .load::<VoterStanding>(pg)?
+            .load(lite)?
+    };
+    let voters = voters
         .into_iter()
-        .map(|v| (v.voter_id, v.used.unwrap_or(0), v.nominations.unwrap_or_default()))
-        .collect()),
-        DbConn::Sqlite(lite) => {
-            let mut standing: std::collections::HashMap<i64, (i32, Vec<i64>)> = ballots::table
-                .filter(ballots::round_id.eq(round_id))
-                .filter(ballots::voter_id.eq_any(voters))
-                .select((ballots::voter_id, ballots::used))
-                .load::<(i64, i32)>(lite)?
-                .into_iter()
-                .map(|(voter, used)| (voter, (used, Vec::new())))
-                .collect();
-            let voted: Vec<(i64, i64)> = votes::table
-                .filter(votes::round_id.eq(round_id))
-                .filter(votes::voter_id.eq_any(voters))
-                .select((votes::voter_id, votes::nomination_id))
-                .load(lite)?;
-            for (voter, nomination) in voted {
-                standing.entry(voter).or_default().1.push(nomination);
-            }
-            Ok(standing.into_iter().map(|(voter, (used, nominations))| (voter, used, nominations)).collect())
-        }
-    }
+        .map(|((round, voter), (used, nominations))| (round, voter, used, nominations))
+        .collect();
+    Ok(Found { rounds, entries, voters, keys })
 }
 
 /// Writes a batch's new votes: the votes, the ballots' counts, the entries'
@@ -393,9 +460,8 @@ struct Rows<'a> {
     counts: BTreeMap<(i64, i64), i64>,
 }
 
-/// PostgreSQL: the entries' rows locked in key order (so that nodes writing
-/// at once cannot deadlock on these hot rows), then the whole batch in one
-/// statement of arrays: two round trips whatever the batch's size.
+/// PostgreSQL: the whole batch in one statement of arrays, one round trip
+/// whatever the batch's size (`read_pg` has locked the entries' rows).
 fn record_pg(pg: &mut diesel::PgConnection, rows: &Rows) -> QueryResult<()> {
     let Rows { takes, votes, keys, counts } = rows;
     use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
@@ -404,14 +470,6 @@ fn record_pg(pg: &mut diesel::PgConnection, rows: &Rows) -> QueryResult<()> {
     }
     let entry_rounds: Vec<i64> = counts.keys().map(|(round, _)| *round).collect();
     let entry_nominations: Vec<i64> = counts.keys().map(|(_, nomination)| *nomination).collect();
-    diesel::sql_query(
-        "SELECT 1 FROM entries AS e JOIN unnest($1, $2) AS v(round_id, nomination_id) \
-         ON e.round_id = v.round_id AND e.nomination_id = v.nomination_id \
-         ORDER BY e.round_id, e.nomination_id FOR NO KEY UPDATE OF e",
-    )
-    .bind::<Array<BigInt>, _>(&entry_rounds)
-    .bind::<Array<BigInt>, _>(&entry_nominations)
-    .execute(pg)?;
     diesel::sql_query(
         "WITH ballot AS ( \
            INSERT INTO ballots (round_id, voter_id, used, max_votes) \
