@@ -1,6 +1,7 @@
 //! Database access: one connection type for both backends, the pool, migrations
 //! and the transaction helper every write goes through.
 
+pub mod prepared;
 pub mod schema;
 
 use std::time::Duration;
