@@ -75,13 +75,17 @@ impl From<VoteError> for AppError {
     }
 }
 
-/// Deserialized from `read_pg`'s JSON too, as an array in field order.
+/// Deserialized from `read_pg`'s JSON too, as an array in field order, its
+/// times as microseconds since the epoch (JSON's text form of a timestamp
+/// past year 9999 is one chrono cannot read).
 #[derive(Queryable, Selectable, Deserialize)]
 #[diesel(table_name = rounds)]
 struct RoundRow {
     kind: String,
     status: String,
+    #[serde(with = "chrono::naive::serde::ts_microseconds_option")]
     opens_at: Option<NaiveDateTime>,
+    #[serde(with = "chrono::naive::serde::ts_microseconds_option")]
     closes_at: Option<NaiveDateTime>,
     allow_vote_withdrawal: bool,
     votes_per_voter: i32,
@@ -298,7 +302,8 @@ fn read_pg(pg: &mut diesel::PgConnection, casts: &[&Cast], round_ids: &[i64]) ->
            ORDER BY e.round_id, e.nomination_id FOR NO KEY UPDATE OF e \
          ) SELECT json_build_object( \
            'rounds', COALESCE((SELECT json_agg(json_build_array(r.id, json_build_array( \
-               r.kind, r.status, r.opens_at, r.closes_at, r.allow_vote_withdrawal, r.votes_per_voter))) \
+               r.kind, r.status, (extract(epoch FROM r.opens_at) * 1000000)::bigint, \
+               (extract(epoch FROM r.closes_at) * 1000000)::bigint, r.allow_vote_withdrawal, r.votes_per_voter))) \
              FROM rounds AS r WHERE r.id = ANY(?)), '[]'), \
            'entries', COALESCE((SELECT json_agg(json_build_array( \
                l.round_id, l.nomination_id, n.nominee_id, n.status)) \

@@ -14,6 +14,7 @@ on_both!(
     concurrent_voters_match_the_oracle,
     votes_racing_a_close_are_counted_or_refused,
     a_graceful_stop_answers_and_keeps_every_vote_in_flight,
+    a_window_outside_years_1_to_9999_takes_votes,
 );
 
 /// A campaign of 12 submitted nominations in screening, with one open vote
@@ -31,6 +32,25 @@ async fn voting_round(app: &TestApp, allow_withdrawal: bool) -> (Field, i64) {
     to_screening(app, f.campaign).await;
     ok(&app.post(format!("/api/v1/rounds/{id}/open"), app.admin(), json!({})).await);
     (f, id)
+}
+
+/// A window opening before year 1 or closing after 9999 (UTC) is stored as
+/// given; the vote writer must read it back as well as any other.
+async fn a_window_outside_years_1_to_9999_takes_votes(app: TestApp) {
+    let f = field(&app, 2, 2).await;
+    let round = create_round(
+        &app,
+        f.campaign,
+        json!({"name": "远期投票", "kind": "vote", "votes_per_voter": 1, "advance": {"rule": "top_n", "n": 2},
+               "opens_at": "0000-01-01T00:00:00+01:00", "closes_at": "9999-12-31T23:59:59-05:00"}),
+    )
+    .await;
+    let id = round["id"].as_i64().unwrap();
+    to_screening(&app, f.campaign).await;
+    ok(&app.post(format!("/api/v1/rounds/{id}/open"), app.admin(), json!({})).await);
+    let (_, token) = &voters(&app, 1).await[0];
+    let nomination = *f.nominations.keys().next().unwrap();
+    assert_eq!(vote(&app, id, token, nomination, None).await.status, StatusCode::CREATED);
 }
 
 async fn voters(app: &TestApp, n: usize) -> Vec<(i64, String)> {
