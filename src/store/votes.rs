@@ -264,11 +264,9 @@ fn read_standing(conn: &mut DbConn, casts: &[&Cast]) -> QueryResult<rules::Stand
     Ok(found.into_standing())
 }
 
-/// The (round, nomination) pairs, (round, voter) pairs and (voter, key)
-/// pairs a batch asks about, each sorted and without repeats.
-type Pairs<A, B> = (Vec<A>, Vec<B>);
-
-fn pairs<A: Ord + Clone, B: Ord + Clone>(items: impl Iterator<Item = (A, B)>) -> Pairs<A, B> {
+/// Pairs sorted and without repeats, as two columns: the (round, nomination),
+/// (round, voter) or (voter, key) pairs a batch asks about.
+fn pairs<A: Ord, B: Ord>(items: impl Iterator<Item = (A, B)>) -> (Vec<A>, Vec<B>) {
     let mut items: Vec<(A, B)> = items.collect();
     items.sort_unstable();
     items.dedup();
