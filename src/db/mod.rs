@@ -242,15 +242,16 @@ pub enum LockSpace {
 pub fn lock_resource(conn: &mut DbConn, space: LockSpace, id: i64, shared: bool) -> diesel::QueryResult<()> {
     if let DbConn::Pg(c) = conn {
         let sql = if shared {
-            "SELECT pg_advisory_xact_lock_shared($1, $2)"
+            "SELECT pg_advisory_xact_lock_shared(?, ?)"
         } else {
-            "SELECT pg_advisory_xact_lock($1, $2)"
+            "SELECT pg_advisory_xact_lock(?, ?)"
         };
-        // The two-key form: (space, id).
-        diesel::sql_query(sql)
-            .bind::<diesel::sql_types::Integer, _>(space as i32)
-            .bind::<diesel::sql_types::Integer, _>(id as i32)
-            .execute(c)?;
+        // The two-key form: (space, id). Prepared: a vote batch takes it.
+        prepared::Prepared::new(
+            sql,
+            vec![prepared::Value::Integer(space as i32), prepared::Value::Integer(id as i32)],
+        )
+        .execute(c)?;
     }
     Ok(())
 }

@@ -1,5 +1,5 @@
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -15,6 +15,7 @@ on_both!(
     votes_racing_a_close_are_counted_or_refused,
     a_graceful_stop_answers_and_keeps_every_vote_in_flight,
     a_window_outside_years_1_to_9999_takes_votes,
+    the_vote_writer_prepares_each_statement_once,
 );
 
 /// A campaign of 12 submitted nominations in screening, with one open vote
@@ -51,6 +52,68 @@ async fn a_window_outside_years_1_to_9999_takes_votes(app: TestApp) {
     let (_, token) = &voters(&app, 1).await[0];
     let nomination = *f.nominations.keys().next().unwrap();
     assert_eq!(vote(&app, id, token, nomination, None).await.status, StatusCode::CREATED);
+}
+
+/// Every statement of a vote batch is prepared once per connection and then
+/// taken from diesel's cache: the second batch prepares nothing new. (diesel
+/// caches neither an UPDATE, an upsert, a multi-row insert nor an IN list;
+/// parsing them for every batch was a quarter of the writer's time.)
+async fn the_vote_writer_prepares_each_statement_once(app: TestApp) {
+    use awards::store::votes::{cast_batch, Cast};
+    use diesel::connection::{Connection, InstrumentationEvent};
+    let (f, round) = voting_round(&app, false).await;
+    let voters = voters(&app, 6).await;
+    let nominations: Vec<i64> = f.nominations.keys().copied().collect();
+    let mut conn = awards::db::DatabaseUrl::parse(&app.database_url).unwrap().connect().unwrap();
+    // (started, newly cached) statement texts, transaction control aside.
+    let seen: Arc<Mutex<(Vec<String>, Vec<String>)>> = Default::default();
+    let record = seen.clone();
+    let instrument = move |event: InstrumentationEvent<'_>| {
+        let mut seen = record.lock().unwrap();
+        match event {
+            InstrumentationEvent::StartQuery { query, .. } => {
+                let text = query.to_string();
+                let sql = text.split(" -- binds:").next().unwrap_or_default().trim().to_owned();
+                let control = ["BEGIN", "COMMIT", "ROLLBACK"].iter().any(|c| sql.starts_with(c));
+                if !control {
+                    seen.0.push(sql);
+                }
+            }
+            InstrumentationEvent::CacheQuery { sql, .. } => seen.1.push(sql.trim().to_owned()),
+            _ => {}
+        }
+    };
+    match &mut conn {
+        awards::db::DbConn::Pg(pg) => pg.set_instrumentation(instrument),
+        awards::db::DbConn::Sqlite(lite) => lite.set_instrumentation(instrument),
+    }
+    for (batch, voters) in voters.chunks(3).enumerate() {
+        let casts: Vec<Cast> = voters
+            .iter()
+            .enumerate()
+            .map(|(i, (voter_id, _))| Cast {
+                round_id: round,
+                nomination_id: nominations[i],
+                voter_id: *voter_id,
+                voter_branch_id: None,
+                idempotency_key: Some(format!("key-{batch}-{i}")),
+                ip: "127.0.0.1".into(),
+            })
+            .collect();
+        let casts: Vec<&Cast> = casts.iter().collect();
+        let answers = awards::db::write_tx(&mut conn, |c| cast_batch(c, &casts, awards::db::now())).unwrap();
+        assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+        let mut seen = seen.lock().unwrap();
+        if batch == 0 {
+            assert!(!seen.0.is_empty() && !seen.1.is_empty(), "the instrumentation saw the first batch");
+            seen.0.clear();
+        }
+    }
+    let (started, cached) = &*seen.lock().unwrap();
+    assert!(!started.is_empty());
+    for sql in started {
+        assert!(cached.contains(sql), "prepared anew for a second batch: {sql}");
+    }
 }
 
 async fn voters(app: &TestApp, n: usize) -> Vec<(i64, String)> {
