@@ -268,15 +268,20 @@ pub fn close(rules: &RoundRules, entries: &[Entry], reviews: &[Review]) -> Vec<O
     for (_, nomination, total) in &totals {
         by_entry.entry(*nomination).or_default().push(*total);
     }
-    let max_votes = entries.iter().map(|e| e.votes).max().unwrap_or(0);
+    // The scale is the most-voted entry still in the running: an entry ruled
+    // out for, say, stuffed votes must not shrink everyone else's vote score.
+    let max_votes = entries.iter().filter(|e| !e.ruled_out).map(|e| e.votes).max().unwrap_or(0);
     let mut scored: Vec<Scored> = entries
         .iter()
         .map(|e| {
             let mut mine = by_entry.remove(&e.nomination_id).unwrap_or_default();
             let jury_stddev = settle(stddev(&mine));
             let jury_score = settle(aggregate(rules.aggregate, &mut mine));
-            let vote_score =
-                if max_votes > 0 { settle(e.votes as f64 / max_votes as f64 * 100.0) } else { 0.0 };
+            let vote_score = match max_votes {
+                0 => 0.0,
+                // A ruled-out entry may have more votes than the scale.
+                max => settle((e.votes.min(max) as f64 / max as f64) * 100.0),
+            };
             Scored {
                 nomination_id: e.nomination_id,
                 member_company_id: e.member_company_id,
@@ -557,6 +562,16 @@ mod tests {
         assert!((out[0].final_score - 85.0).abs() < 1e-9);
         assert!((out[1].final_score - 77.6).abs() < 1e-9);
         assert_eq!(out[1].vote_score, 100.0);
+    }
+
+    #[test]
+    fn a_ruled_out_entry_does_not_set_the_vote_scale() {
+        let r = rules(Advance::TopN { n: 1 });
+        let stuffed = Entry { ruled_out: true, ..entry(3, 1, 0, 1_000) };
+        let out = close(&r, &[entry(1, 1, 0, 40), entry(2, 1, 0, 20), stuffed], &[]);
+        let score = |id| out.iter().find(|o| o.nomination_id == id).unwrap().vote_score;
+        assert_eq!((score(1), score(2), score(3)), (100.0, 50.0, 100.0));
+        assert_eq!(out[2].decided_by, DecidedBy::RuledOut);
     }
 
     #[test]

@@ -16,6 +16,7 @@ on_both!(
     a_graceful_stop_answers_and_keeps_every_vote_in_flight,
     a_window_outside_years_1_to_9999_takes_votes,
     the_vote_writer_prepares_each_statement_once,
+    a_ruled_out_entry_does_not_set_the_vote_scale,
 );
 
 /// A campaign of 12 submitted nominations in screening, with one open vote
@@ -114,6 +115,43 @@ async fn the_vote_writer_prepares_each_statement_once(app: TestApp) {
     for sql in started {
         assert!(cached.contains(sql), "prepared anew for a second batch: {sql}");
     }
+}
+
+/// An entry ruled out after it drew the most votes keeps its count but does
+/// not set the vote scale: the others' vote scores are relative to the
+/// most-voted entry still in the running.
+async fn a_ruled_out_entry_does_not_set_the_vote_scale(app: TestApp) {
+    let (f, round) = voting_round(&app, false).await;
+    let ids: Vec<i64> = f.nominations.keys().copied().collect();
+    let (stuffed, first, second) = (ids[0], ids[1], ids[2]);
+    // stuffed 4 votes, first 2, second 1.
+    for (i, (_, token)) in voters(&app, 4).await.iter().enumerate() {
+        let mut choices = vec![stuffed];
+        choices.extend([first].iter().filter(|_| i < 2));
+        choices.extend([second].iter().filter(|_| i == 0));
+        for nomination in choices {
+            assert_eq!(vote(&app, round, token, nomination, None).await.status, StatusCode::CREATED);
+        }
+    }
+    let out = app
+        .post(format!("/api/v1/nominations/{stuffed}/ineligible"), app.admin(), json!({"reason": "刷票"}))
+        .await;
+    ok(&out);
+    ok(&app.post(format!("/api/v1/rounds/{round}/close"), app.admin(), json!({})).await);
+    let results = app.get(format!("/api/v1/rounds/{round}/results?per_page=500"), app.admin()).await;
+    ok(&results);
+    let of = |id: i64| {
+        let items = results.body["items"].as_array().unwrap();
+        let item = items.iter().find(|i| i["nomination_id"] == id).unwrap().clone();
+        (
+            item["vote_count"].as_i64().unwrap(),
+            item["vote_score"].as_f64().unwrap(),
+            item["decided_by"].clone(),
+        )
+    };
+    assert_eq!(of(stuffed), (4, 100.0, json!("ruled_out")));
+    assert_eq!((of(first).0, of(first).1), (2, 100.0));
+    assert_eq!((of(second).0, of(second).1), (1, 50.0));
 }
 
 async fn voters(app: &TestApp, n: usize) -> Vec<(i64, String)> {
