@@ -151,7 +151,9 @@ pub fn app(
         .split_for_parts();
     // The error answers every operation shares, declared once (see openapi.rs).
     openapi::add_problem_responses(&mut openapi);
-    app.service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", openapi))
+    let routes = web::Data::new(Routes::of(&openapi));
+    app.app_data(routes)
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", openapi))
         .service(web::redirect("/docs", "/docs/"))
         // Answered by the metrics middleware; the route only keeps it out of the 404 log.
         .route("/metrics", web::get().to(HttpResponse::Ok))
@@ -189,12 +191,66 @@ pub fn client_address(req: &HttpRequest, trust_proxy: bool) -> String {
     forwarded.or_else(|| req.peer_addr().map(|a| a.ip().to_string())).unwrap_or_else(|| "unknown".into())
 }
 
-async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
-    Err(AppError::new(
-        actix_web::http::StatusCode::NOT_FOUND,
-        "not_found",
-        format!("no route for {} {}", req.method(), req.path()),
-    ))
+/// The API's paths and the methods each answers to, as the OpenAPI document
+/// lists them: the one list of routes there is.
+struct Routes(Vec<(Vec<String>, Vec<&'static str>)>);
+
+impl Routes {
+    fn of(doc: &utoipa::openapi::OpenApi) -> Routes {
+        let routes = doc.paths.paths.iter().map(|(path, item)| {
+            let operations = [
+                ("GET", &item.get),
+                ("PUT", &item.put),
+                ("POST", &item.post),
+                ("DELETE", &item.delete),
+                ("PATCH", &item.patch),
+            ];
+            let methods = operations.into_iter().filter(|(_, op)| op.is_some()).map(|(method, _)| method);
+            (path.split('/').map(str::to_owned).collect(), methods.collect())
+        });
+        Routes(routes.collect())
+    }
+
+    /// The methods `path` answers to: none when it is not one of ours. A
+    /// `{name}` segment of a template takes any non-empty segment.
+    fn allowed(&self, path: &str) -> Vec<&'static str> {
+        let segments: Vec<&str> = path.split('/').collect();
+        let fits = |template: &[String]| {
+            template.len() == segments.len()
+                && template
+                    .iter()
+                    .zip(&segments)
+                    .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()))
+        };
+        let mut methods: Vec<&'static str> = self
+            .0
+            .iter()
+            .filter(|(template, _)| fits(template))
+            .flat_map(|(_, m)| m.iter().copied())
+            .collect();
+        methods.sort_unstable();
+        methods.dedup();
+        methods
+    }
+}
+
+/// No route took the request: 405 with `Allow` when the path is ours and
+/// only the method is wrong, else 404.
+async fn not_found(req: HttpRequest, routes: web::Data<Routes>) -> HttpResponse {
+    use actix_web::ResponseError;
+    let allowed = routes.allowed(req.path());
+    if allowed.is_empty() || allowed.contains(&req.method().as_str()) {
+        let detail = format!("no route for {} {}", req.method(), req.path());
+        return AppError::new(actix_web::http::StatusCode::NOT_FOUND, "not_found", detail).error_response();
+    }
+    let detail = format!("{} takes {}, not {}", req.path(), allowed.join(", "), req.method());
+    let mut response =
+        AppError::new(actix_web::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", detail)
+            .error_response();
+    if let Ok(allow) = header::HeaderValue::from_str(&allowed.join(", ")) {
+        response.headers_mut().insert(header::ALLOW, allow);
+    }
+    response
 }
 
 fn query_error(e: actix_web::error::QueryPayloadError) -> AppError {

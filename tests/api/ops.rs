@@ -90,8 +90,23 @@ async fn errors_are_problems(app: TestApp) {
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     assert_eq!(res.body["status"], 404);
     assert_eq!(res.body["type"], "/problems/not_found");
+    // A path of ours with a method it does not take: 405 with Allow.
     let res = app.request(Method::PUT, "/api/v1/me", Some(app.admin()), None).await;
-    assert!(res.status.is_client_error());
+    assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.headers["allow"], "GET");
+    assert_eq!(res.body["type"], "/problems/method_not_allowed");
+    let res = app.request(Method::GET, "/api/v1/rounds/7/votes", Some(app.admin()), None).await;
+    assert_eq!(
+        (res.status, &res.headers["allow"]),
+        (StatusCode::METHOD_NOT_ALLOWED, &"POST".parse().unwrap())
+    );
+    let res = app.request(Method::PUT, "/api/v1/nominations/7", Some(app.admin()), None).await;
+    assert_eq!(res.headers["allow"], "DELETE, GET, PATCH");
+    // Not one of ours, whatever the method.
+    for path in ["/api/v1/rounds/7/nothing", "/api/v1/rounds//votes", "/api/v1/me/"] {
+        let res = app.request(Method::GET, path, Some(app.admin()), None).await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND, "{path}");
+    }
 }
 
 async fn security_headers_on_every_answer(app: TestApp) {
