@@ -9,8 +9,36 @@ use std::collections::BTreeMap;
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
-/// Bumped whenever a rule below changes the numbers it produces.
-pub const ALGORITHM_VERSION: &str = "awards-scoring/2";
+/// The scoring algorithm's versions this build can reproduce. A new version
+/// comes whenever a rule below changes the numbers it produces; a closed
+/// round is recounted by the version that closed it, so that its published
+/// result stays recountable after an upgrade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Algorithm {
+    /// The vote scale is the most-voted entry of the round, ruled out or not.
+    V2,
+    /// The vote scale is the most-voted entry still in the running.
+    V3,
+}
+
+impl Algorithm {
+    /// What a round closed now is scored by.
+    pub const CURRENT: Algorithm = Algorithm::V3;
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Algorithm::V2 => "awards-scoring/2",
+            Algorithm::V3 => "awards-scoring/3",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Algorithm> {
+        [Algorithm::V2, Algorithm::V3].into_iter().find(|a| a.name() == name)
+    }
+}
+
+/// The name rounds closed now record.
+pub const ALGORITHM_VERSION: &str = Algorithm::CURRENT.name();
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Criterion {
@@ -49,6 +77,7 @@ pub enum Advance {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoundRules {
+    pub algorithm: Algorithm,
     pub criteria: Vec<Criterion>,
     pub normalization: Normalization,
     pub aggregate: Aggregate,
@@ -106,7 +135,7 @@ pub struct Outcome {
     pub jury_stddev: f64,
     pub reviews: usize,
     pub vote_count: i64,
-    /// 0–100: votes relative to the most-voted entry of the round.
+    /// 0–100: votes relative to the most-voted entry still in the running.
     pub vote_score: f64,
     pub final_score: f64,
     /// 1-based, over the whole round, in tie-break order.
@@ -270,7 +299,8 @@ pub fn close(rules: &RoundRules, entries: &[Entry], reviews: &[Review]) -> Vec<O
     }
     // The scale is the most-voted entry still in the running: an entry ruled
     // out for, say, stuffed votes must not shrink everyone else's vote score.
-    let max_votes = entries.iter().filter(|e| !e.ruled_out).map(|e| e.votes).max().unwrap_or(0);
+    let sets_scale = |e: &&Entry| rules.algorithm == Algorithm::V2 || !e.ruled_out;
+    let max_votes = entries.iter().filter(sets_scale).map(|e| e.votes).max().unwrap_or(0);
     let mut scored: Vec<Scored> = entries
         .iter()
         .map(|e| {
@@ -381,7 +411,7 @@ pub fn fingerprint(
     use sha2::{Digest, Sha256};
     use std::fmt::Write;
     let bits = |x: f64| format!("{:016x}", x.to_bits());
-    let mut text = format!("{ALGORITHM_VERSION}\n");
+    let mut text = format!("{}\n", rules.algorithm.name());
     let advance = match rules.advance {
         Advance::TopN { n } => format!("top_n {n}"),
         Advance::TopNPerMemberCompany { n } => format!("top_n_per_member_company {n}"),
@@ -474,6 +504,7 @@ mod tests {
 
     fn rules(advance: Advance) -> RoundRules {
         RoundRules {
+            algorithm: Algorithm::CURRENT,
             criteria: criteria(),
             normalization: Normalization::None,
             aggregate: Aggregate::Mean,
@@ -568,10 +599,15 @@ mod tests {
     fn a_ruled_out_entry_does_not_set_the_vote_scale() {
         let r = rules(Advance::TopN { n: 1 });
         let stuffed = Entry { ruled_out: true, ..entry(3, 1, 0, 1_000) };
-        let out = close(&r, &[entry(1, 1, 0, 40), entry(2, 1, 0, 20), stuffed], &[]);
+        let out = close(&r, &[entry(1, 1, 0, 40), entry(2, 1, 0, 20), stuffed.clone()], &[]);
         let score = |id| out.iter().find(|o| o.nomination_id == id).unwrap().vote_score;
         assert_eq!((score(1), score(2), score(3)), (100.0, 50.0, 100.0));
         assert_eq!(out[2].decided_by, DecidedBy::RuledOut);
+        // A round closed by version 2 recounts as version 2 scored it.
+        let v2 = RoundRules { algorithm: Algorithm::V2, ..r };
+        let out = close(&v2, &[entry(1, 1, 0, 40), entry(2, 1, 0, 20), stuffed], &[]);
+        let score = |id| out.iter().find(|o| o.nomination_id == id).unwrap().vote_score;
+        assert_eq!((score(1), score(2), score(3)), (4.0, 2.0, 100.0));
     }
 
     #[test]
@@ -727,6 +763,7 @@ mod properties {
 
     fn rules(advance: Advance, normalization: Normalization, aggregate: Aggregate) -> RoundRules {
         RoundRules {
+            algorithm: Algorithm::CURRENT,
             criteria: vec![
                 Criterion { id: 1, weight: 3.0, max_score: 10.0 },
                 Criterion { id: 2, weight: 1.0, max_score: 10.0 },

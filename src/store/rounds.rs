@@ -14,7 +14,9 @@ use crate::domain::campaign::{CampaignStatus, NominationStatus};
 use crate::domain::round::{
     self as rules, ConflictScope, CriterionSpec, OpenRefusal, RoundConfig, RoundKind, RoundStatus, Scope,
 };
-use crate::domain::scoring::{self, Advance, Aggregate, DecidedBy, Normalization, Outcome, RoundRules};
+use crate::domain::scoring::{
+    self, Advance, Aggregate, Algorithm, DecidedBy, Normalization, Outcome, RoundRules,
+};
 use crate::error::{AppError, AppResult};
 use crate::store::campaigns::{self as campaign_store, check_version, Campaign};
 use crate::store::{audit, PageRequest};
@@ -175,9 +177,15 @@ impl Round {
         }
     }
 
-    /// The rules the scoring engine applies.
+    /// The rules the scoring engine applies: a closed round's are those of
+    /// the algorithm version that closed it.
     pub fn rules(&self) -> RoundRules {
         RoundRules {
+            algorithm: self
+                .algorithm_version
+                .as_deref()
+                .and_then(Algorithm::parse)
+                .unwrap_or(Algorithm::CURRENT),
             criteria: self
                 .criteria
                 .iter()

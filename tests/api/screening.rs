@@ -245,7 +245,7 @@ async fn two_rounds_screen_down_to_exactly_the_target(app: TestApp) {
     let closed = app.post(format!("/api/v1/rounds/{r1}/close"), app.admin(), json!({})).await;
     ok(&closed);
     assert_eq!(closed.body["status"], "closed");
-    assert_eq!(closed.body["algorithm_version"], "awards-scoring/2");
+    assert_eq!(closed.body["algorithm_version"], "awards-scoring/3");
     let hash = closed.body["result_hash"].as_str().unwrap().to_owned();
     assert_eq!(hash.len(), 64);
     let twice = app.post(format!("/api/v1/rounds/{r1}/close"), app.admin(), json!({})).await;
