@@ -3,8 +3,9 @@
 //! diesel caches a prepared statement only when it knows the statement's
 //! text is the same every time: never for `sql_query`, an `UPDATE`, an
 //! upsert, a multi-row insert or an `IN` list. Each of those is parsed anew
-//! on every call (on PostgreSQL planned too), which was a quarter of the vote
-//! writer's time on either backend. A [`Prepared`] statement is cached by its
+//! on every call (on PostgreSQL planned too): a quarter of the PostgreSQL
+//! server's time for the vote writer's batches, and of the SQLite writer's
+//! own. A [`Prepared`] statement is cached by its
 //! text, so it is parsed once per connection; on the PostgreSQL vote writer's
 //! connection, which forces generic plans, it is planned once too.
 //!

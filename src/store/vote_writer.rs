@@ -1,8 +1,8 @@
 //! Group commit for votes: one thread with its own connection takes every
 //! vote of this node, writes as many as are waiting (up to a batch) in one
-//! transaction of a few set-based statements (`votes::cast_batch`), commits
-//! once, and only then answers each request. The database pays for one
-//! commit and a handful of statements per batch instead of per vote, and a
+//! transaction (`votes::cast_batch`), commits once, and only then answers
+//! each request. The database pays for one commit per batch instead of per
+//! vote (and on PostgreSQL a handful of statements per batch), and a
 //! request waits on a channel instead of holding a thread. On SQLite, which
 //! has one writer at a time anyway, it is the only writer of votes; on
 //! PostgreSQL each node has a few, and the database's constraints settle
@@ -217,9 +217,9 @@ fn write_tx(
     }
 }
 
-/// The writer's connection. On PostgreSQL its two statements a batch are
-/// prepared once and planned once, generically (planning them for every
-/// batch was a quarter of the database's time), with sequential scans off:
+/// The writer's connection. On PostgreSQL its statements (`db::prepared`)
+/// are planned once, generically (planning them for every batch was a
+/// quarter of the database's time), with sequential scans off:
 /// the writer only ever looks rows up by key, and a plan made while the
 /// votes table was small must not scan it once it has grown.
 fn connect(url: &DatabaseUrl) -> anyhow::Result<DbConn> {
