@@ -44,7 +44,8 @@ pub struct Prepared<B = Column> {
 
 impl<B> Prepared<B> {
     pub fn new(sql: &'static str, binds: Vec<B>) -> Self {
-        debug_assert_eq!(sql.matches('?').count(), binds.len(), "{sql}");
+        // A missing bind would silently cut the SQL after it (see `walk`).
+        assert_eq!(sql.matches('?').count(), binds.len(), "{sql}");
         Prepared { sql, binds }
     }
 

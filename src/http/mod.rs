@@ -16,7 +16,7 @@ pub mod users;
 pub mod votes;
 
 use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::dev::{ResourceDef, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, App, HttpRequest, HttpResponse};
@@ -193,7 +193,7 @@ pub fn client_address(req: &HttpRequest, trust_proxy: bool) -> String {
 
 /// The API's paths and the methods each answers to, as the OpenAPI document
 /// lists them: the one list of routes there is.
-struct Routes(Vec<(Vec<String>, Vec<&'static str>)>);
+struct Routes(Vec<(ResourceDef, Vec<&'static str>)>);
 
 impl Routes {
     fn of(doc: &utoipa::openapi::OpenApi) -> Routes {
@@ -206,26 +206,19 @@ impl Routes {
                 ("PATCH", &item.patch),
             ];
             let methods = operations.into_iter().filter(|(_, op)| op.is_some()).map(|(method, _)| method);
-            (path.split('/').map(str::to_owned).collect(), methods.collect())
+            // The document's templates are the routes' own patterns.
+            (ResourceDef::new(path.as_str()), methods.collect())
         });
         Routes(routes.collect())
     }
 
-    /// The methods `path` answers to: none when it is not one of ours. A
-    /// `{name}` segment of a template takes any non-empty segment.
+    /// The methods `path` answers to, matched as the router matches it:
+    /// none when it is not one of ours.
     fn allowed(&self, path: &str) -> Vec<&'static str> {
-        let segments: Vec<&str> = path.split('/').collect();
-        let fits = |template: &[String]| {
-            template.len() == segments.len()
-                && template
-                    .iter()
-                    .zip(&segments)
-                    .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()))
-        };
         let mut methods: Vec<&'static str> = self
             .0
             .iter()
-            .filter(|(template, _)| fits(template))
+            .filter(|(route, _)| route.is_match(path))
             .flat_map(|(_, m)| m.iter().copied())
             .collect();
         methods.sort_unstable();
@@ -238,7 +231,7 @@ impl Routes {
 /// only the method is wrong, else 404.
 async fn not_found(req: HttpRequest, routes: web::Data<Routes>) -> HttpResponse {
     use actix_web::ResponseError;
-    let allowed = routes.allowed(req.path());
+    let allowed = routes.allowed(req.match_info().as_str());
     if allowed.is_empty() || allowed.contains(&req.method().as_str()) {
         let detail = format!("no route for {} {}", req.method(), req.path());
         return AppError::new(actix_web::http::StatusCode::NOT_FOUND, "not_found", detail).error_response();

@@ -381,17 +381,19 @@ fn read_sqlite(
             .voters
             .extend(standing.into_iter().map(|(voter, (used, voted))| (round_id, voter, used, voted)));
     }
-    let (keyed_voters, keys) =
-        pairs(casts.iter().filter_map(|c| c.idempotency_key.as_deref().map(|key| (c.voter_id, key))));
-    if !keys.is_empty() {
+    let mut keyed: Vec<(i64, &str)> =
+        casts.iter().filter_map(|c| c.idempotency_key.as_deref().map(|key| (c.voter_id, key))).collect();
+    keyed.sort_unstable();
+    keyed.dedup();
+    if !keyed.is_empty() {
+        // The (voter, key) pairs themselves: one primary-key lookup each.
+        let pairs = serde_json::to_string(&keyed)
+            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
         let keys: Vec<KeyFound> = Prepared::new(
-            "SELECT voter_id, idempotency_key, round_id, nomination_id, receipt, withdrawn FROM vote_requests \
-             WHERE voter_id IN (SELECT value FROM json_each(?)) \
-             AND idempotency_key IN (SELECT value FROM json_each(?))",
-            vec![
-                Value::Text(serde_json::Value::from(keyed_voters).to_string()),
-                Value::Text(serde_json::Value::from(keys).to_string()),
-            ],
+            "SELECT k.voter_id, k.idempotency_key, k.round_id, k.nomination_id, k.receipt, k.withdrawn \
+             FROM json_each(?) AS w JOIN vote_requests AS k \
+               ON k.voter_id = w.value ->> 0 AND k.idempotency_key = w.value ->> 1",
+            vec![Value::Text(pairs)],
         )
         .load(lite)?;
         found.keys = keys

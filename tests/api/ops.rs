@@ -102,6 +102,11 @@ async fn errors_are_problems(app: TestApp) {
     );
     let res = app.request(Method::PUT, "/api/v1/nominations/7", Some(app.admin()), None).await;
     assert_eq!(res.headers["allow"], "DELETE, GET, PATCH");
+    // Matched as the router matches: percent-decoded, and {kind}.csv whole.
+    let res = app.request(Method::PUT, "/api/v1/m%65", Some(app.admin()), None).await;
+    assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED);
+    let res = app.request(Method::POST, "/api/v1/campaigns/1/exports/x", Some(app.admin()), None).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
     // Not one of ours, whatever the method.
     for path in ["/api/v1/rounds/7/nothing", "/api/v1/rounds//votes", "/api/v1/me/"] {
         let res = app.request(Method::GET, path, Some(app.admin()), None).await;
