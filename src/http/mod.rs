@@ -236,11 +236,12 @@ async fn not_found(req: HttpRequest, routes: web::Data<Routes>) -> HttpResponse 
         let detail = format!("no route for {} {}", req.method(), req.path());
         return AppError::new(actix_web::http::StatusCode::NOT_FOUND, "not_found", detail).error_response();
     }
-    let detail = format!("{} takes {}, not {}", req.path(), allowed.join(", "), req.method());
+    let allow = allowed.join(", ");
+    let detail = format!("{} takes {allow}, not {}", req.path(), req.method());
     let mut response =
         AppError::new(actix_web::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", detail)
             .error_response();
-    if let Ok(allow) = header::HeaderValue::from_str(&allowed.join(", ")) {
+    if let Ok(allow) = header::HeaderValue::from_str(&allow) {
         response.headers_mut().insert(header::ALLOW, allow);
     }
     response

@@ -194,11 +194,12 @@ pub fn cast_batch(
     Ok(answers)
 }
 
-fn sorted_unique(ids: impl Iterator<Item = i64>) -> Vec<i64> {
-    let mut ids: Vec<i64> = ids.collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids
+/// The ids, or (voter, key) pairs, a batch asks about: sorted, without repeats.
+fn sorted_unique<T: Ord>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut items: Vec<T> = items.collect();
+    items.sort_unstable();
+    items.dedup();
+    items
 }
 
 /// What `rules::decide` needs to know about a batch, as the reads bring it.
@@ -263,10 +264,7 @@ fn read_standing(conn: &mut DbConn, casts: &[&Cast]) -> QueryResult<rules::Stand
 /// Pairs sorted and without repeats, as two columns: the (round, nomination),
 /// (round, voter) or (voter, key) pairs a batch asks about.
 fn pairs<A: Ord, B: Ord>(items: impl Iterator<Item = (A, B)>) -> (Vec<A>, Vec<B>) {
-    let mut items: Vec<(A, B)> = items.collect();
-    items.sort_unstable();
-    items.dedup();
-    items.into_iter().unzip()
+    sorted_unique(items).into_iter().unzip()
 }
 
 #[derive(QueryableByName)]
@@ -338,10 +336,10 @@ fn read_sqlite(
     round_ids: &[i64],
 ) -> QueryResult<Found> {
     use db::prepared::{Prepared, Value};
+    let ids = |ids: Vec<i64>| Value::Text(serde_json::Value::from(ids).to_string());
     let mut found = Found::default();
     for &round_id in round_ids {
         let of_round = || casts.iter().filter(move |c| c.round_id == round_id);
-        let ids = |ids: Vec<i64>| Value::Text(serde_json::Value::from(ids).to_string());
         if let Some(row) =
             rounds::table.find(round_id).select(RoundRow::as_select()).first(lite).optional()?
         {
@@ -381,10 +379,8 @@ fn read_sqlite(
             .voters
             .extend(standing.into_iter().map(|(voter, (used, voted))| (round_id, voter, used, voted)));
     }
-    let mut keyed: Vec<(i64, &str)> =
-        casts.iter().filter_map(|c| c.idempotency_key.as_deref().map(|key| (c.voter_id, key))).collect();
-    keyed.sort_unstable();
-    keyed.dedup();
+    let keyed =
+        sorted_unique(casts.iter().filter_map(|c| c.idempotency_key.as_deref().map(|key| (c.voter_id, key))));
     if !keyed.is_empty() {
         // The (voter, key) pairs themselves: one primary-key lookup each.
         let pairs = serde_json::to_string(&keyed)
