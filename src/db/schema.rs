@@ -210,6 +210,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// A closed round's published ledger, written once at close.
+    ledger (round_id, receipt) {
+        round_id -> BigInt,
+        receipt -> Text,
+        nomination_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// PostgreSQL only: SQLite counts a voter's votes in a trigger instead.
     ballots (round_id, voter_id) {
         round_id -> BigInt,
         voter_id -> BigInt,
@@ -256,5 +266,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     reviews,
     votes,
     ballots,
+    ledger,
     vote_requests
 );

@@ -809,6 +809,7 @@ pub fn close(conn: &mut DbConn, actor: i64, id: i64, allow_missing_reviews: bool
         }
         let hash = scoring::fingerprint(&inputs.rules, &inputs.entries, &inputs.reviews, &outcomes);
         freeze(conn, id, &outcomes)?;
+        crate::store::votes::publish_ledger(conn, id)?;
         let now = db::now();
         diesel::update(rounds::table.find(id))
             .set((

@@ -7,7 +7,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::db::schema::{ballots, branches, entries, nominations, rounds, users, vote_requests, votes};
+use crate::db::schema::{
+    ballots, branches, entries, ledger, nominations, rounds, users, vote_requests, votes,
+};
 use crate::db::{self, DbConn};
 use crate::domain::campaign::NominationStatus;
 use crate::domain::round::{RoundKind, RoundStatus};
@@ -127,7 +129,7 @@ struct NewVote<'a> {
     created_at: NaiveDateTime,
 }
 
-/// Votes a batch takes from one voter's ballot: `used` is added to the row's
+/// Votes a batch takes from one voter's ballot (PostgreSQL): `used` is added to the row's
 /// count (or starts it), and the row's CHECK refuses going past `max_votes`.
 struct BallotTake {
     round_id: i64,
@@ -355,29 +357,21 @@ fn read_sqlite(
         found
             .entries
             .extend(entries.into_iter().map(|e| (round_id, e.nomination_id, e.nominee_id, e.status)));
+        // A voter's votes used are their vote rows (the `votes_within_limit` trigger counts the same).
         let voters = sorted_unique(of_round().map(|c| c.voter_id));
-        let mut standing: BTreeMap<i64, (i32, Vec<i64>)> = BTreeMap::new();
-        let ballots: Vec<BallotFound> = Prepared::new(
-            "SELECT voter_id, used FROM ballots \
-             WHERE round_id = ? AND voter_id IN (SELECT value FROM json_each(?))",
-            vec![Value::BigInt(round_id), ids(voters.clone())],
-        )
-        .load(lite)?;
-        for ballot in ballots {
-            standing.entry(ballot.voter_id).or_default().0 = ballot.used;
-        }
         let voted: Vec<VoteFound> = Prepared::new(
             "SELECT voter_id, nomination_id FROM votes \
              WHERE round_id = ? AND voter_id IN (SELECT value FROM json_each(?))",
             vec![Value::BigInt(round_id), ids(voters)],
         )
         .load(lite)?;
+        let mut standing: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
         for vote in voted {
-            standing.entry(vote.voter_id).or_default().1.push(vote.nomination_id);
+            standing.entry(vote.voter_id).or_default().push(vote.nomination_id);
         }
         found
             .voters
-            .extend(standing.into_iter().map(|(voter, (used, voted))| (round_id, voter, used, voted)));
+            .extend(standing.into_iter().map(|(voter, voted)| (round_id, voter, voted.len() as i32, voted)));
     }
     let keyed =
         sorted_unique(casts.iter().filter_map(|c| c.idempotency_key.as_deref().map(|key| (c.voter_id, key))));
@@ -411,14 +405,6 @@ struct EntryFound {
 }
 
 #[derive(QueryableByName)]
-struct BallotFound {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    voter_id: i64,
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    used: i32,
-}
-
-#[derive(QueryableByName)]
 struct VoteFound {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     voter_id: i64,
@@ -437,8 +423,9 @@ struct KeyFound {
     withdrawn: bool,
 }
 
-/// Writes a batch's new votes: the votes, the ballots' counts, the entries'
-/// counters and the keys (PostgreSQL: one statement; SQLite: one a row),
+/// Writes a batch's new votes: the votes, the entries' counters, the keys
+/// and, on PostgreSQL, the ballots' counts (PostgreSQL: one statement;
+/// SQLite: one a row),
 /// rows in key order so that racing nodes take their locks in one order.
 fn record(
     conn: &mut DbConn,
@@ -569,20 +556,8 @@ fn record_pg(pg: &mut diesel::PgConnection, rows: &Rows) -> QueryResult<()> {
 /// time).
 fn record_sqlite(lite: &mut diesel::SqliteConnection, rows: &Rows) -> QueryResult<()> {
     use db::prepared::{Prepared, Value};
-    let Rows { takes, votes, keys, counts } = rows;
-    for take in takes {
-        Prepared::new(
-            "INSERT INTO ballots (round_id, voter_id, used, max_votes) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (round_id, voter_id) DO UPDATE SET used = used + excluded.used",
-            vec![
-                Value::BigInt(take.round_id),
-                Value::BigInt(take.voter_id),
-                Value::Integer(take.used),
-                Value::Integer(take.max_votes),
-            ],
-        )
-        .execute(lite)?;
-    }
+    // No ballots' counters: the votes_within_limit trigger counts the voter's rows.
+    let Rows { votes, keys, counts, .. } = rows;
     for vote in votes {
         diesel::insert_into(votes::table).values(vote).execute(lite)?;
     }
@@ -621,11 +596,14 @@ pub fn withdraw(
     diesel::update(entries::table.find((round_id, nomination_id)))
         .set(entries::votes.eq(entries::votes - 1))
         .execute(conn)?;
-    let held = diesel::update(ballots::table.find((round_id, voter_id)).filter(ballots::used.gt(0)))
-        .set(ballots::used.eq(ballots::used - 1))
-        .execute(conn)?;
-    if held == 0 {
-        return Err(Refusal::NoSuchVote.into());
+    // PostgreSQL's counter of the voter's votes (SQLite counts the rows).
+    if let DbConn::Pg(pg) = conn {
+        let held = diesel::update(ballots::table.find((round_id, voter_id)).filter(ballots::used.gt(0)))
+            .set(ballots::used.eq(ballots::used - 1))
+            .execute(pg)?;
+        if held == 0 {
+            return Err(Refusal::NoSuchVote.into());
+        }
     }
     // A late retry of the request that made the vote must not bring it back.
     diesel::update(vote_requests::table.filter(vote_requests::receipt.eq(receipt)))
@@ -730,8 +708,6 @@ pub fn ballot(
     if round.kind == RoundKind::Review {
         return Err(Refusal::NotAVotingRound.into_app());
     }
-    let used: i32 =
-        ballots::table.find((round_id, voter_id)).select(ballots::used).first(conn).optional()?.unwrap_or(0);
     let my_votes: Vec<MyVote> = votes::table
         .filter(votes::round_id.eq(round_id))
         .filter(votes::voter_id.eq(voter_id))
@@ -767,7 +743,7 @@ pub fn ballot(
         round_id,
         status: round.status,
         votes_per_voter: limit,
-        votes_left: (limit - used).max(0),
+        votes_left: (limit - my_votes.len() as i32).max(0),
         allow_vote_withdrawal: round.allow_withdrawal,
         my_votes,
         candidates: page.of(items, total),
@@ -786,20 +762,41 @@ pub struct LedgerLine {
     pub nomination_id: i64,
 }
 
-/// Every counted vote of a closed round as (receipt, nomination), ordered by
-/// receipt (random, so the order says nothing of who voted when).
-pub fn ledger(conn: &mut DbConn, round_id: i64, page: PageRequest) -> AppResult<Page<LedgerLine>> {
+/// Publishes a closing round's ledger (inside the close's transaction, once
+/// the last vote is in): every counted vote as (receipt, nomination), stored
+/// in receipt order, so that voting never pays for that order.
+pub fn publish_ledger(conn: &mut DbConn, round_id: i64) -> QueryResult<usize> {
+    let counted = votes::table.filter(votes::round_id.eq(round_id)).order(votes::receipt).select((
+        votes::round_id,
+        votes::receipt,
+        votes::nomination_id,
+    ));
+    diesel::insert_into(ledger::table)
+        .values(counted)
+        .into_columns((ledger::round_id, ledger::receipt, ledger::nomination_id))
+        .execute(conn)
+}
+
+/// A closed round's published ledger, answering `Conflict` before the close.
+fn published(conn: &mut DbConn, round_id: i64) -> AppResult<()> {
     let (round, _) = voting_round(conn, round_id).map_err(|_| AppError::not_found("round"))?;
     if round.status != RoundStatus::Closed {
         return Err(AppError::conflict("invalid_state", "the ledger is published when the round closes"));
     }
-    let total = votes::table.filter(votes::round_id.eq(round_id)).count().get_result(conn)?;
-    let items = votes::table
-        .filter(votes::round_id.eq(round_id))
-        .order(votes::receipt)
+    Ok(())
+}
+
+/// Every counted vote of a closed round as (receipt, nomination), ordered by
+/// receipt (random, so the order says nothing of who voted when).
+pub fn ledger(conn: &mut DbConn, round_id: i64, page: PageRequest) -> AppResult<Page<LedgerLine>> {
+    published(conn, round_id)?;
+    let total = ledger::table.filter(ledger::round_id.eq(round_id)).count().get_result(conn)?;
+    let items = ledger::table
+        .filter(ledger::round_id.eq(round_id))
+        .order(ledger::receipt)
         .limit(page.per_page)
         .offset(page.offset())
-        .select((votes::receipt, votes::nomination_id))
+        .select((ledger::receipt, ledger::nomination_id))
         .load::<(String, i64)>(conn)?
         .into_iter()
         .map(|(receipt, nomination_id)| LedgerLine { receipt, nomination_id })
@@ -807,17 +804,14 @@ pub fn ledger(conn: &mut DbConn, round_id: i64, page: PageRequest) -> AppResult<
     Ok(page.of(items, total))
 }
 
-/// A closed round's ledger counted afresh: its votes by entry, from the
-/// vote rows themselves rather than the counters the writer keeps.
+/// A closed round's published ledger counted afresh, by entry: what anyone
+/// can do with its lines, rather than the counters the writer kept.
 pub fn ledger_counts(conn: &mut DbConn, round_id: i64) -> AppResult<BTreeMap<i64, i64>> {
-    let (round, _) = voting_round(conn, round_id).map_err(|_| AppError::not_found("round"))?;
-    if round.status != RoundStatus::Closed {
-        return Err(AppError::conflict("invalid_state", "the ledger is published when the round closes"));
-    }
-    Ok(votes::table
-        .filter(votes::round_id.eq(round_id))
-        .group_by(votes::nomination_id)
-        .select((votes::nomination_id, diesel::dsl::count_star()))
+    published(conn, round_id)?;
+    Ok(ledger::table
+        .filter(ledger::round_id.eq(round_id))
+        .group_by(ledger::nomination_id)
+        .select((ledger::nomination_id, diesel::dsl::count_star()))
         .load::<(i64, i64)>(conn)?
         .into_iter()
         .collect())

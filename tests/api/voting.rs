@@ -17,6 +17,7 @@ on_both!(
     a_window_outside_years_1_to_9999_takes_votes,
     the_vote_writer_prepares_each_statement_once,
     a_ruled_out_entry_does_not_set_the_vote_scale,
+    the_database_refuses_a_vote_past_the_limit,
 );
 
 /// A campaign of 12 submitted nominations in screening, with one open vote
@@ -361,6 +362,47 @@ async fn votes_follow_the_rules(app: TestApp) {
     ok(&public);
     assert_eq!(public.body["total"], 4, "any voter can recount the closed round");
     // The voter who withdrew: a late retry of the original request does not bring the vote back.
+}
+
+/// The database itself refuses a vote past the voter's limit, whatever a
+/// writer decided: on SQLite the `votes_within_limit` trigger counts the
+/// voter's vote rows; on PostgreSQL the ballot's CHECK bounds its counter.
+async fn the_database_refuses_a_vote_past_the_limit(app: TestApp) {
+    use awards::db::schema::{ballots, votes};
+    use awards::db::DbConn;
+    use diesel::prelude::*;
+    let (f, round) = voting_round(&app, false).await;
+    let (voter, token) = voters(&app, 1).await.remove(0);
+    let entries: Vec<i64> = f.nominations.keys().copied().collect();
+    for &entry in &entries[..3] {
+        created(&vote(&app, round, &token, entry, None).await);
+    }
+    let mut conn = app.connect();
+    let fourth = match &mut conn {
+        DbConn::Sqlite(lite) => diesel::insert_into(votes::table)
+            .values((
+                votes::round_id.eq(round),
+                votes::nomination_id.eq(entries[3]),
+                votes::voter_id.eq(voter),
+                votes::receipt.eq("00000000000000000000000000000000"),
+                votes::ip.eq("127.0.0.1"),
+                votes::minute.eq(0),
+                votes::created_at.eq(awards::db::now()),
+            ))
+            .execute(lite),
+        DbConn::Pg(pg) => diesel::update(ballots::table.find((round, voter)))
+            .set(ballots::used.eq(ballots::used + 1))
+            .execute(pg),
+    };
+    let error = fourth.expect_err("a fourth vote of three is refused");
+    assert!(error.to_string().contains("within_limit"), "{error}");
+    let stored: i64 = votes::table
+        .filter(votes::round_id.eq(round))
+        .filter(votes::voter_id.eq(voter))
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(stored, 3);
 }
 
 fn created(res: &crate::helpers::Response) {
