@@ -17,8 +17,8 @@ pub mod votes;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ResourceDef, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::header;
-use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers};
+use actix_web::http::{header, Method};
+use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Next};
 use actix_web::{web, App, HttpRequest, HttpResponse};
 use serde::{Deserialize, Deserializer};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -160,6 +160,20 @@ pub fn app(
         .default_service(web::to(not_found))
         .wrap(ErrorHandlers::new().default_handler(problem_body))
         .wrap(security_headers())
+        .wrap(actix_web::middleware::from_fn(head_as_get))
+}
+
+/// HEAD is GET without the body (RFC 9110, 9.3.2), so every GET route
+/// answers it: the request is routed as GET, and actix-http, which read HEAD
+/// off the wire, sends the answer's head only (Content-Length included).
+async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    next.call(req).await
 }
 
 /// Headers on every answer, errors included (a handler's own value wins):
@@ -200,6 +214,7 @@ impl Routes {
         let routes = doc.paths.paths.iter().map(|(path, item)| {
             let operations = [
                 ("GET", &item.get),
+                ("HEAD", &item.get),
                 ("PUT", &item.put),
                 ("POST", &item.post),
                 ("DELETE", &item.delete),

@@ -3,7 +3,13 @@ use reqwest::{Method, StatusCode};
 use crate::helpers::TestApp;
 use crate::on_both;
 
-on_both!(probes_answer, openapi_describes_every_route, errors_are_problems, security_headers_on_every_answer);
+on_both!(
+    probes_answer,
+    openapi_describes_every_route,
+    errors_are_problems,
+    security_headers_on_every_answer,
+    head_is_get_without_the_body
+);
 
 async fn probes_answer(app: TestApp) {
     for (path, status) in [("/healthz", "ok"), ("/readyz", "ready")] {
@@ -93,7 +99,7 @@ async fn errors_are_problems(app: TestApp) {
     // A path of ours with a method it does not take: 405 with Allow.
     let res = app.request(Method::PUT, "/api/v1/me", Some(app.admin()), None).await;
     assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(res.headers["allow"], "GET");
+    assert_eq!(res.headers["allow"], "GET, HEAD");
     assert_eq!(res.body["type"], "/problems/method_not_allowed");
     let res = app.request(Method::GET, "/api/v1/rounds/7/votes", Some(app.admin()), None).await;
     assert_eq!(
@@ -101,7 +107,7 @@ async fn errors_are_problems(app: TestApp) {
         (StatusCode::METHOD_NOT_ALLOWED, &"POST".parse().unwrap())
     );
     let res = app.request(Method::PUT, "/api/v1/nominations/7", Some(app.admin()), None).await;
-    assert_eq!(res.headers["allow"], "DELETE, GET, PATCH");
+    assert_eq!(res.headers["allow"], "DELETE, GET, HEAD, PATCH");
     // Matched as the router matches: percent-decoded, and {kind}.csv whole.
     let res = app.request(Method::PUT, "/api/v1/m%65", Some(app.admin()), None).await;
     assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED);
@@ -168,4 +174,32 @@ async fn the_access_log_cannot_be_given_a_forged_address() {
         let expected = if trust_proxy { "10.9.8.7" } else { "127.0.0.1" };
         assert!(line.contains(expected) && !line.contains("6.6.6.6"), "trust_proxy {trust_proxy}: {line}");
     }
+}
+
+async fn head_is_get_without_the_body(app: TestApp) {
+    for (path, token) in [
+        ("/healthz", None),
+        ("/api/v1/me", Some(app.admin())),
+        ("/api/v1/users?per_page=2", Some(app.admin())),
+    ] {
+        let get = app.request(Method::GET, path, token, None).await;
+        let mut head = app.client.head(format!("{}{path}", app.address));
+        if let Some(token) = token {
+            head = head.bearer_auth(token);
+        }
+        let head = head.send().await.unwrap();
+        assert_eq!(head.status(), StatusCode::OK, "HEAD {path}");
+        assert_eq!(head.headers()["content-type"], get.headers["content-type"], "HEAD {path}");
+        let length: usize = head.headers()["content-length"].to_str().unwrap().parse().unwrap();
+        assert!(length > 0, "HEAD {path} announces the GET's body");
+        assert!(head.bytes().await.unwrap().is_empty(), "HEAD {path} sends no body");
+    }
+    // As GET does: no token, 401; a path that takes no GET, 405.
+    let res = app.client.head(format!("{}/api/v1/me", app.address)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = app.client.head(format!("{}/api/v1/rounds/7/votes", app.address)).send().await.unwrap();
+    assert_eq!(
+        (res.status(), &res.headers()["allow"]),
+        (StatusCode::METHOD_NOT_ALLOWED, &"POST".parse().unwrap())
+    );
 }
