@@ -9,7 +9,6 @@ pub mod connections;
 pub mod db;
 pub mod demo;
 pub mod domain;
-pub mod error;
 pub mod http;
 pub mod startup;
 pub mod store;

@@ -13,8 +13,10 @@ use crate::auth::{new_password, Hasher, Tokens};
 use crate::config::Settings;
 use crate::connections::Reaper;
 use crate::db;
+use crate::domain::account::AccountRefusal;
+use crate::domain::refusal::{Refusal, Unique};
 use crate::http::{self, Accounts, AppState, Db, Fields};
-use crate::store::users;
+use crate::store::{users, StoreError};
 
 /// How long an idle kept-alive connection stays open.
 const KEEP_ALIVE: Duration = Duration::from_secs(5);
@@ -118,7 +120,10 @@ fn create_first_admin(pool: &db::Pool, hasher: &Hasher) -> anyhow::Result<Option
     let hash = hasher.hash_now(&SecretString::from(password.clone()))?;
     match users::upsert_admin(&mut conn, "admin", "Administrator", &hash) {
         Ok(_) => Ok(Some(FirstAdmin { employee_no: "admin".into(), password })),
-        Err(e) if e.code == "duplicate" => Ok(None),
+        // The other node won the race.
+        Err(StoreError::Refused(
+            Refusal::Duplicate(Unique::EmployeeNo) | Refusal::Account(AccountRefusal::EmployeeNoTaken(_)),
+        )) => Ok(None),
         Err(e) => Err(anyhow::anyhow!("creating the first admin: {e}")),
     }
 }

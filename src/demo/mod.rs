@@ -29,12 +29,12 @@ use crate::domain::import::EmployeeRow;
 use crate::domain::roles::{Role, Roles};
 use crate::domain::round::{ConflictScope, CriterionSpec, RoundConfig, RoundKind, Scope};
 use crate::domain::scoring::{Advance, Aggregate, Normalization};
-use crate::error::AppError;
+use crate::http::errors::AppError;
 use crate::store::campaigns::{CampaignChanges, NewCampaign};
 use crate::store::nominations::NominationText;
 use crate::store::rounds::{Round, Standing};
 use crate::store::votes::Cast;
-use crate::store::{self, PageRequest};
+use crate::store::{self, PageRequest, StoreError};
 use plan::{Plan, STAFF_SLOTS, VOTES_PER_VOTER};
 use text::MEMBER_COMPANIES;
 
@@ -65,9 +65,9 @@ fn share(text: &str) -> Result<f64, String> {
 /// Votes written per transaction: large batches, as the vote writer makes under load.
 const VOTE_BATCH: usize = 2_000;
 
-/// The store speaks `AppError`; the command line speaks anyhow.
-fn fail(doing: &'static str) -> impl FnOnce(AppError) -> anyhow::Error {
-    move |e| anyhow::anyhow!("{doing}: {e}")
+/// The store refuses in typed values; the command line says them as the API would.
+fn fail(doing: &'static str) -> impl FnOnce(StoreError) -> anyhow::Error {
+    move |e| anyhow::anyhow!("{doing}: {}", AppError::from(e))
 }
 
 /// What the demo made, for the summary and for the test that runs it.

@@ -22,6 +22,34 @@ pub fn check_password(password: &str, employee_no: &str) -> Result<(), &'static 
     Ok(())
 }
 
+/// Why an account cannot change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountRefusal {
+    EmployeeNoTaken(String),
+    /// An admin cannot disable or demote their own account.
+    SelfLockout,
+    /// An admin cannot reset their own account: it would sign them out with
+    /// no password (changing the password is the way).
+    SelfReset,
+    ActivationCodeInvalid,
+    /// The password changed between reading and writing it.
+    PasswordChangedMeanwhile,
+}
+
+/// An admin changing their own account keeps it usable: they neither
+/// disable it nor take away their own admin role.
+pub fn check_self_change(
+    is_self: bool,
+    is_admin_now: bool,
+    disabling: bool,
+    keeps_admin: bool,
+) -> Result<(), AccountRefusal> {
+    if is_self && is_admin_now && (disabling || !keeps_admin) {
+        return Err(AccountRefusal::SelfLockout);
+    }
+    Ok(())
+}
+
 /// The login-failure state of one account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Failures {
@@ -97,6 +125,19 @@ mod tests {
         f = f.after_failure(t(16));
         assert_eq!(f.count, 1);
         assert_eq!(f.locked_for(t(16)), None);
+    }
+
+    #[test]
+    fn an_admin_cannot_lock_themself_out() {
+        assert_eq!(check_self_change(true, true, true, true), Err(AccountRefusal::SelfLockout));
+        assert_eq!(check_self_change(true, true, false, false), Err(AccountRefusal::SelfLockout));
+        assert_eq!(check_self_change(true, true, false, true), Ok(()));
+        assert_eq!(check_self_change(false, true, true, false), Ok(()), "another admin may");
+        assert_eq!(
+            check_self_change(true, false, true, false),
+            Ok(()),
+            "a non-admin changed by… nobody else"
+        );
     }
 
     #[test]

@@ -64,16 +64,76 @@ pub enum WindowRefusal {
     Closed,
 }
 
-impl WindowRefusal {
-    pub fn message(self) -> String {
-        match self {
-            WindowRefusal::NotNominating(status) => {
-                format!("the campaign is {}, not nominating", status.as_str())
-            }
-            WindowRefusal::NotYetOpen => "the nomination window has not opened yet".into(),
-            WindowRefusal::Closed => "the nomination window has closed".into(),
-        }
+/// Why a campaign cannot change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CampaignRefusal {
+    /// The nomination window must close after it opens.
+    WindowInverted,
+    /// Window, quota and target are fixed once screening starts.
+    NotEditable(CampaignStatus),
+    InvalidTransition {
+        from: CampaignStatus,
+        to: CampaignStatus,
+    },
+    /// A campaign finishes only when its screening has decided the winners.
+    ScreeningUnfinished(ScreeningGap),
+    /// A branch has already submitted more nominations than the new quota.
+    QuotaBelowSubmitted {
+        fullest: i64,
+        quota: i64,
+    },
+    /// A finished or published campaign's rounds are final.
+    RoundsFinal(CampaignStatus),
+}
+
+/// What still stands between a campaign's screening and its winners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScreeningGap {
+    NoRounds,
+    RoundsNotClosed,
+    WinnersTargetMissed { advanced: usize, target: usize },
+}
+
+/// The nomination window: it must close after it opens.
+pub fn check_window(opens_at: NaiveDateTime, closes_at: NaiveDateTime) -> Result<(), CampaignRefusal> {
+    if closes_at <= opens_at {
+        return Err(CampaignRefusal::WindowInverted);
     }
+    Ok(())
+}
+
+/// A change of settings (`touches_settings`) and of status (`next`, if any)
+/// that the campaign's status allows.
+pub fn check_change(
+    current: CampaignStatus,
+    touches_settings: bool,
+    next: Option<CampaignStatus>,
+) -> Result<(), CampaignRefusal> {
+    if touches_settings && !current.is_editable() {
+        return Err(CampaignRefusal::NotEditable(current));
+    }
+    match next {
+        Some(next) if next != current && !current.can_move_to(next) => {
+            Err(CampaignRefusal::InvalidTransition { from: current, to: next })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A lower quota may not leave a branch with more submitted nominations than it allows.
+pub fn check_quota(quota: i64, fullest_branch: Option<i64>) -> Result<(), CampaignRefusal> {
+    match fullest_branch {
+        Some(fullest) if fullest > quota => Err(CampaignRefusal::QuotaBelowSubmitted { fullest, quota }),
+        _ => Ok(()),
+    }
+}
+
+/// Rounds are added, changed and deleted until the campaign finishes.
+pub fn check_rounds_changeable(status: CampaignStatus) -> Result<(), CampaignRefusal> {
+    if matches!(status, CampaignStatus::Finished | CampaignStatus::Published) {
+        return Err(CampaignRefusal::RoundsFinal(status));
+    }
+    Ok(())
 }
 
 /// Nominations change only while the campaign is nominating and `now` is
@@ -139,6 +199,11 @@ impl NominationStatus {
     pub fn can_withdraw(self) -> bool {
         matches!(self, NominationStatus::Draft | NominationStatus::Submitted)
     }
+
+    /// Only nominations still in the running (drafts and submitted ones) are ruled out.
+    pub fn can_rule_out(self) -> bool {
+        matches!(self, NominationStatus::Draft | NominationStatus::Submitted)
+    }
 }
 
 pub const MAX_TITLE_CHARS: u64 = 60;
@@ -193,6 +258,36 @@ mod tests {
         assert_eq!(nomination_window(Nominating, at(8), at(18), at(8)), Ok(()));
         assert_eq!(nomination_window(Nominating, at(8), at(18), at(18)), Err(WindowRefusal::Closed));
         assert_eq!(nomination_window(Draft, at(8), at(18), at(9)), Err(WindowRefusal::NotNominating(Draft)));
+    }
+
+    #[test]
+    fn settings_change_until_screening_and_status_moves_by_the_rules() {
+        assert_eq!(check_change(Nominating, true, None), Ok(()));
+        assert_eq!(check_change(Screening, true, None), Err(CampaignRefusal::NotEditable(Screening)));
+        assert_eq!(check_change(Screening, false, Some(Screening)), Ok(()), "staying put is no move");
+        assert_eq!(
+            check_change(Draft, false, Some(Published)),
+            Err(CampaignRefusal::InvalidTransition { from: Draft, to: Published })
+        );
+        assert_eq!(check_window(at(8), at(8)), Err(CampaignRefusal::WindowInverted));
+        assert_eq!(check_window(at(8), at(9)), Ok(()));
+    }
+
+    #[test]
+    fn a_quota_cannot_fall_below_what_a_branch_submitted() {
+        assert_eq!(check_quota(3, None), Ok(()));
+        assert_eq!(check_quota(3, Some(3)), Ok(()));
+        assert_eq!(
+            check_quota(2, Some(3)),
+            Err(CampaignRefusal::QuotaBelowSubmitted { fullest: 3, quota: 2 })
+        );
+    }
+
+    #[test]
+    fn rounds_are_final_once_the_campaign_finishes() {
+        assert_eq!(check_rounds_changeable(Screening), Ok(()));
+        assert_eq!(check_rounds_changeable(Finished), Err(CampaignRefusal::RoundsFinal(Finished)));
+        assert_eq!(check_rounds_changeable(Published), Err(CampaignRefusal::RoundsFinal(Published)));
     }
 
     #[test]

@@ -245,9 +245,109 @@ impl<R: Read> Iterator for EmployeeCsv<R> {
     }
 }
 
+/// An account the file names that exists already, as the import sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Existing {
+    pub id: i64,
+    pub name: String,
+    pub branch_id: Option<i64>,
+    /// As stored: roles joined by `;`.
+    pub roles: String,
+}
+
+/// What the import does with one good row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowPlan {
+    Create,
+    /// Name, branch and roles (`roles` as they will be stored).
+    Update {
+        id: i64,
+        roles: String,
+    },
+    Unchanged,
+    Reject(Rejection),
+}
+
+/// The branch a row names, by its code.
+pub fn branch_of(
+    row: &EmployeeRow,
+    branch_ids: &std::collections::HashMap<String, i64>,
+) -> Result<i64, Rejection> {
+    branch_ids.get(&row.branch_code).copied().ok_or_else(|| Rejection {
+        line: row.line,
+        message: format!("unknown branch_code {:?}", super::excerpt(&row.branch_code)),
+    })
+}
+
+/// Whether a row creates, updates or leaves an account. An admin cannot
+/// change their own account by import (and so cannot demote themself by
+/// accident); a file without a roles column leaves roles as they are.
+pub fn plan_row(
+    row: &EmployeeRow,
+    branch_id: i64,
+    existing: Option<&Existing>,
+    actor: Option<i64>,
+) -> RowPlan {
+    let Some(current) = existing else { return RowPlan::Create };
+    if Some(current.id) == actor {
+        return RowPlan::Reject(Rejection {
+            line: row.line,
+            message: "this is your own account; change it through the API instead".into(),
+        });
+    }
+    let roles = row.roles.as_ref().map(|r| r.to_string()).unwrap_or_else(|| current.roles.clone());
+    if current.name == row.name && current.branch_id == Some(branch_id) && roles == current.roles {
+        RowPlan::Unchanged
+    } else {
+        RowPlan::Update { id: current.id, roles }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn good_row(roles: Option<&str>) -> EmployeeRow {
+        EmployeeRow {
+            line: 2,
+            employee_no: "E1".into(),
+            name: "黄".into(),
+            branch_code: "B01".into(),
+            roles: roles.map(|r| Roles::parse(r).unwrap()),
+        }
+    }
+
+    fn existing(roles: &str) -> Existing {
+        Existing { id: 9, name: "黄".into(), branch_id: Some(3), roles: roles.into() }
+    }
+
+    #[test]
+    fn rows_create_update_or_leave_accounts() {
+        let row = good_row(None);
+        assert_eq!(plan_row(&row, 3, None, Some(1)), RowPlan::Create);
+        assert_eq!(plan_row(&row, 3, Some(&existing("employee")), Some(1)), RowPlan::Unchanged);
+        assert_eq!(
+            plan_row(&row, 4, Some(&existing("employee")), Some(1)),
+            RowPlan::Update { id: 9, roles: "employee".into() },
+            "a move keeps the roles when the file has none"
+        );
+        let manager = good_row(Some("manager"));
+        assert!(matches!(plan_row(&manager, 3, Some(&existing("employee")), None), RowPlan::Update { .. }));
+    }
+
+    #[test]
+    fn an_admin_cannot_import_over_their_own_account() {
+        let plan = plan_row(&good_row(None), 4, Some(&existing("admin")), Some(9));
+        assert!(matches!(plan, RowPlan::Reject(Rejection { line: 2, .. })), "{plan:?}");
+    }
+
+    #[test]
+    fn an_unknown_branch_code_rejects_the_row() {
+        let ids = std::collections::HashMap::from([("B01".to_owned(), 3)]);
+        assert_eq!(branch_of(&good_row(None), &ids), Ok(3));
+        let elsewhere = EmployeeRow { branch_code: "B99".into(), ..good_row(None) };
+        assert_eq!(branch_of(&elsewhere, &ids).unwrap_err().message, "unknown branch_code \"B99\"");
+    }
 
     fn read(text: &[u8]) -> Vec<Result<EmployeeRow, Rejection>> {
         EmployeeCsv::new(text).unwrap().collect()

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
+use super::campaign::ScreeningGap;
 use super::scoring::{Advance, Aggregate, Normalization};
 
 macro_rules! text_enum {
@@ -259,26 +260,6 @@ pub enum OpenRefusal {
     NoEntries,
 }
 
-impl OpenRefusal {
-    pub fn message(&self) -> String {
-        match self {
-            OpenRefusal::NotPending => "only a pending round can open".into(),
-            OpenRefusal::CampaignNotScreening => {
-                "rounds open once the campaign is screening (nominations are then frozen)".into()
-            }
-            OpenRefusal::PreviousNotClosed => "the previous round has not closed yet".into(),
-            OpenRefusal::FinalRoundRule { target } => format!(
-                "this is the campaign's last round: it must advance exactly the winners target, \
-                 so its rule must be top_n or proportional with n = {target}"
-            ),
-            OpenRefusal::TooFewEntries { seats, entries } => {
-                format!("the rule advances {seats} but the round would have only {entries} entries")
-            }
-            OpenRefusal::NoEntries => "the round would have no entries".into(),
-        }
-    }
-}
-
 /// The checks for opening a round that depend on its place in the campaign
 /// and on how many entries it would get.
 pub fn check_open(
@@ -323,19 +304,153 @@ pub fn winners_decided(
     rounds: &[RoundStatus],
     last_round_advanced: usize,
     target: usize,
-) -> Result<(), String> {
+) -> Result<(), ScreeningGap> {
     if rounds.is_empty() {
-        return Err("the campaign has no rounds".into());
+        return Err(ScreeningGap::NoRounds);
     }
     if rounds.iter().any(|s| *s != RoundStatus::Closed) {
-        return Err("every round must be closed first".into());
+        return Err(ScreeningGap::RoundsNotClosed);
     }
-    if last_round_advanced != target {
-        return Err(format!(
-            "the last round advanced {last_round_advanced}, not the winners target {target}"
-        ));
+    check_winners_target(last_round_advanced, target)
+        .map_err(|_| ScreeningGap::WinnersTargetMissed { advanced: last_round_advanced, target })
+}
+
+/// The campaign's last round advances exactly its winners target.
+fn check_winners_target(advanced: usize, target: usize) -> Result<(), CloseRefusal> {
+    if advanced != target {
+        return Err(CloseRefusal::WinnersTargetMissed { advanced, target });
     }
     Ok(())
+}
+
+/// What the round is asked to do when its status is the wrong one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoundAction {
+    ChangeSettings,
+    Delete,
+    Preview,
+    Close,
+    Results,
+    Recount,
+    AssignReviewers,
+    Review,
+}
+
+/// Why a round (or its panel, or its ledger) cannot do what was asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoundRefusal {
+    WrongStatus {
+        status: RoundStatus,
+        needed: RoundStatus,
+        action: RoundAction,
+    },
+    /// An open round was checked as last or not when it opened: keep that true.
+    DeleteWhileOpen,
+    DeleteNotLast,
+    /// A closed round's panel is final.
+    PanelFinal,
+    /// A round decided by votes alone has no reviewers.
+    NoReviewers,
+    /// The ledger is published when the round closes.
+    LedgerNotPublished,
+    /// The winners are known once the campaign's last round has closed.
+    WinnersNotDecided,
+}
+
+/// A round does `action` only in the status it needs.
+pub fn require_status(
+    status: RoundStatus,
+    needed: RoundStatus,
+    action: RoundAction,
+) -> Result<(), RoundRefusal> {
+    if status != needed {
+        return Err(RoundRefusal::WrongStatus { status, needed, action });
+    }
+    Ok(())
+}
+
+/// Why an open round cannot close now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseRefusal {
+    /// `short` entries have fewer than `required` reviews, and the admin did
+    /// not say to score them on the reviews they have.
+    ReviewsMissing { short: usize, required: i32 },
+    /// The last round would advance `advanced` entries, not the winners target.
+    WinnersTargetMissed { advanced: usize, target: usize },
+}
+
+/// Entries with fewer reviews than each should have (`reviews[i]` is how
+/// many entry `i` got).
+pub fn short_of_reviews(reviews: impl IntoIterator<Item = usize>, reviews_per_entry: i32) -> usize {
+    let wanted = usize::try_from(reviews_per_entry).unwrap_or(0);
+    reviews.into_iter().filter(|&got| got < wanted).count()
+}
+
+/// The checks before a round's close is written: every entry has its
+/// reviews (unless the admin allows fewer), and the campaign's last round
+/// advances exactly the winners target (ruling out entries while it ran may
+/// have left too few).
+pub fn check_close(
+    short: usize,
+    reviews_per_entry: i32,
+    allow_missing_reviews: bool,
+    is_last: bool,
+    advanced: usize,
+    winners_target: usize,
+) -> Result<(), CloseRefusal> {
+    if short > 0 && !allow_missing_reviews {
+        return Err(CloseRefusal::ReviewsMissing { short, required: reviews_per_entry });
+    }
+    if is_last {
+        check_winners_target(advanced, winners_target)?;
+    }
+    Ok(())
+}
+
+/// A user an admin puts on a round's panel, as the panel rules see them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reviewer {
+    pub active: bool,
+    pub has_role: bool,
+    /// Group staff belong to no member company.
+    pub in_member_company: bool,
+}
+
+/// Whether a user (none: no such user) may sit on a panel of this scope; what
+/// is wrong with them otherwise.
+pub fn check_reviewer(scope: Scope, reviewer: Option<Reviewer>) -> Result<(), &'static str> {
+    match reviewer {
+        None => Err("no such user"),
+        Some(r) if !r.active => Err("the account is disabled"),
+        Some(r) if !r.has_role => Err("needs the reviewer role"),
+        Some(r) if scope == Scope::MemberCompany && !r.in_member_company => {
+            Err("a member-company round needs reviewers of a member company (this one is group staff)")
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// Reviews are taken inside the round's window, if it has one: `opens_at ≤ now < closes_at`.
+pub fn check_review_window(
+    opens_at: Option<NaiveDateTime>,
+    closes_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> Result<(), ReviewRefusal> {
+    if opens_at.is_some_and(|t| now < t) || closes_at.is_some_and(|t| now >= t) {
+        return Err(ReviewRefusal::OutsideWindow);
+    }
+    Ok(())
+}
+
+/// Why a reviewer's panel or review is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewRefusal {
+    Conflict(Conflict),
+    NotAssigned,
+    /// The reviewer was taken off the round's panel.
+    OffPanel,
+    /// The round has a review window and now is outside it.
+    OutsideWindow,
 }
 
 /// Results and winners: admins see them as soon as a round closes, everyone
@@ -370,18 +485,6 @@ pub enum Conflict {
     SameMemberCompany,
     Nominee,
     Nominator,
-}
-
-impl Conflict {
-    pub fn message(self) -> &'static str {
-        match self {
-            Conflict::OtherPanel => "this entry belongs to another member company's panel",
-            Conflict::SameBranch => "reviewers do not score entries from their own branch",
-            Conflict::SameMemberCompany => "reviewers do not score entries from their own member company",
-            Conflict::Nominee => "nobody reviews their own nomination",
-            Conflict::Nominator => "nobody reviews a nomination they made",
-        }
-    }
 }
 
 /// Whether `reviewer` may score `entry` in a round of this scope.
@@ -445,6 +548,64 @@ pub fn check_scores(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn panels_take_active_reviewers_and_member_company_rounds_their_own_staff() {
+        let ok = Reviewer { active: true, has_role: true, in_member_company: true };
+        assert_eq!(check_reviewer(Scope::MemberCompany, Some(ok)), Ok(()));
+        assert!(check_reviewer(Scope::Group, None).is_err());
+        assert!(check_reviewer(Scope::Group, Some(Reviewer { active: false, ..ok })).is_err());
+        assert!(check_reviewer(Scope::Group, Some(Reviewer { has_role: false, ..ok })).is_err());
+        let group_staff = Reviewer { in_member_company: false, ..ok };
+        assert_eq!(check_reviewer(Scope::Group, Some(group_staff)), Ok(()));
+        assert!(check_reviewer(Scope::MemberCompany, Some(group_staff)).is_err());
+    }
+
+    #[test]
+    fn reviews_are_taken_inside_the_window() {
+        let t = |h| chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap().and_hms_opt(h, 0, 0).unwrap();
+        assert_eq!(check_review_window(None, None, t(3)), Ok(()));
+        assert_eq!(check_review_window(Some(t(8)), Some(t(18)), t(8)), Ok(()));
+        assert_eq!(check_review_window(Some(t(8)), Some(t(18)), t(18)), Err(ReviewRefusal::OutsideWindow));
+        assert_eq!(check_review_window(Some(t(8)), None, t(7)), Err(ReviewRefusal::OutsideWindow));
+    }
+
+    #[test]
+    fn a_close_needs_the_reviews_and_the_last_round_the_exact_target() {
+        assert_eq!(short_of_reviews([3, 2, 0, 4], 3), 2);
+        assert_eq!(short_of_reviews([0, 0], 0), 0, "a vote round wants no reviews");
+        assert_eq!(check_close(0, 3, false, true, 310, 310), Ok(()));
+        assert_eq!(
+            check_close(2, 3, false, false, 5, 310),
+            Err(CloseRefusal::ReviewsMissing { short: 2, required: 3 })
+        );
+        assert_eq!(check_close(2, 3, true, false, 5, 310), Ok(()), "the admin allowed missing reviews");
+        assert_eq!(
+            check_close(0, 3, false, true, 309, 310),
+            Err(CloseRefusal::WinnersTargetMissed { advanced: 309, target: 310 })
+        );
+        assert_eq!(
+            check_close(0, 3, false, false, 309, 310),
+            Ok(()),
+            "only the last round must hit the target"
+        );
+    }
+
+    #[test]
+    fn screening_is_decided_by_the_same_target_rule() {
+        use RoundStatus::*;
+        assert_eq!(winners_decided(&[], 0, 310), Err(ScreeningGap::NoRounds));
+        assert_eq!(winners_decided(&[Closed, Open], 310, 310), Err(ScreeningGap::RoundsNotClosed));
+        assert_eq!(
+            winners_decided(&[Closed], 309, 310),
+            Err(ScreeningGap::WinnersTargetMissed { advanced: 309, target: 310 })
+        );
+        assert_eq!(require_status(Open, Open, RoundAction::Close), Ok(()));
+        assert_eq!(
+            require_status(Pending, Open, RoundAction::Close),
+            Err(RoundRefusal::WrongStatus { status: Pending, needed: Open, action: RoundAction::Close })
+        );
+    }
 
     fn config() -> RoundConfig {
         RoundConfig {

@@ -9,7 +9,7 @@ use super::round::{RoundKind, RoundStatus};
 
 /// Why a vote (or a withdrawal) is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
+pub enum VoteRefusal {
     NotAVotingRound,
     NotOpen,
     OutsideWindow,
@@ -25,34 +25,6 @@ pub enum Refusal {
     KeyWithdrawn,
 }
 
-impl Refusal {
-    /// (HTTP status, stable code, message)
-    pub fn describe(self) -> (u16, &'static str, &'static str) {
-        match self {
-            Refusal::NotAVotingRound => {
-                (409, "not_a_voting_round", "this round is decided by reviewers, not votes")
-            }
-            Refusal::NotOpen => (409, "invalid_state", "the round is not open for voting"),
-            Refusal::OutsideWindow => (409, "window_closed", "voting is outside the round's window"),
-            Refusal::NoSuchEntry => (404, "not_found", "no such entry in this round"),
-            Refusal::RuledOut => (409, "ruled_out", "this nomination has been ruled out"),
-            Refusal::OwnNomination => (403, "own_nomination", "nobody votes for their own nomination"),
-            Refusal::AlreadyVoted => (409, "already_voted", "you have already voted for this entry"),
-            Refusal::NoVotesLeft => (409, "no_votes_left", "you have used all your votes in this round"),
-            Refusal::WithdrawalNotAllowed => {
-                (409, "withdrawal_not_allowed", "votes in this round cannot be withdrawn")
-            }
-            Refusal::NoSuchVote => (404, "not_found", "you have no vote for this entry"),
-            Refusal::KeyReused => {
-                (409, "idempotency_key_reused", "this Idempotency-Key was used for another vote")
-            }
-            Refusal::KeyWithdrawn => {
-                (409, "vote_withdrawn", "the vote made with this Idempotency-Key has been withdrawn")
-            }
-        }
-    }
-}
-
 /// The round as voting sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct VotingRound {
@@ -65,23 +37,23 @@ pub struct VotingRound {
 
 /// Votes are taken (and withdrawn) only in a vote or combined round that is
 /// open and, if it has a window, inside it: `opens_at ≤ now < closes_at`.
-pub fn check_round(round: &VotingRound, now: NaiveDateTime) -> Result<(), Refusal> {
+pub fn check_round(round: &VotingRound, now: NaiveDateTime) -> Result<(), VoteRefusal> {
     if round.kind == RoundKind::Review {
-        return Err(Refusal::NotAVotingRound);
+        return Err(VoteRefusal::NotAVotingRound);
     }
     if round.status != RoundStatus::Open {
-        return Err(Refusal::NotOpen);
+        return Err(VoteRefusal::NotOpen);
     }
     if round.opens_at.is_some_and(|t| now < t) || round.closes_at.is_some_and(|t| now >= t) {
-        return Err(Refusal::OutsideWindow);
+        return Err(VoteRefusal::OutsideWindow);
     }
     Ok(())
 }
 
-pub fn check_withdrawal(round: &VotingRound, now: NaiveDateTime) -> Result<(), Refusal> {
+pub fn check_withdrawal(round: &VotingRound, now: NaiveDateTime) -> Result<(), VoteRefusal> {
     check_round(round, now)?;
     if !round.allow_withdrawal {
-        return Err(Refusal::WithdrawalNotAllowed);
+        return Err(VoteRefusal::WithdrawalNotAllowed);
     }
     Ok(())
 }
@@ -93,13 +65,13 @@ pub struct Ballot {
     pub still_submitted: bool,
 }
 
-pub fn check_entry(entry: Option<Ballot>, voter: i64) -> Result<(), Refusal> {
-    let entry = entry.ok_or(Refusal::NoSuchEntry)?;
+pub fn check_entry(entry: Option<Ballot>, voter: i64) -> Result<(), VoteRefusal> {
+    let entry = entry.ok_or(VoteRefusal::NoSuchEntry)?;
     if !entry.still_submitted {
-        return Err(Refusal::RuledOut);
+        return Err(VoteRefusal::RuledOut);
     }
     if entry.nominee_id == voter {
-        return Err(Refusal::OwnNomination);
+        return Err(VoteRefusal::OwnNomination);
     }
     Ok(())
 }
@@ -152,15 +124,15 @@ pub struct Accepted {
 /// why it cannot); then the round must be open, the entry votable, the vote
 /// new and the voter within their limit. An accepted vote is added to
 /// `standing` under a fresh receipt.
-pub fn decide(standing: &mut Standing, vote: Request, now: NaiveDateTime) -> Result<Accepted, Refusal> {
-    let (round, limit) = *standing.rounds.get(&vote.round_id).ok_or(Refusal::NoSuchEntry)?;
+pub fn decide(standing: &mut Standing, vote: Request, now: NaiveDateTime) -> Result<Accepted, VoteRefusal> {
+    let (round, limit) = *standing.rounds.get(&vote.round_id).ok_or(VoteRefusal::NoSuchEntry)?;
     if let Some(key) = vote.key {
         if let Some(earlier) = standing.keys.get(&(vote.voter_id, key.to_owned())) {
             if (earlier.round_id, earlier.nomination_id) != (vote.round_id, vote.nomination_id) {
-                return Err(Refusal::KeyReused);
+                return Err(VoteRefusal::KeyReused);
             }
             if earlier.withdrawn {
-                return Err(Refusal::KeyWithdrawn);
+                return Err(VoteRefusal::KeyWithdrawn);
             }
             return Ok(Accepted { receipt: earlier.receipt.clone(), replayed: true });
         }
@@ -168,11 +140,11 @@ pub fn decide(standing: &mut Standing, vote: Request, now: NaiveDateTime) -> Res
     check_round(&round, now)?;
     check_entry(standing.entries.get(&(vote.round_id, vote.nomination_id)).copied(), vote.voter_id)?;
     if standing.votes.contains(&(vote.round_id, vote.voter_id, vote.nomination_id)) {
-        return Err(Refusal::AlreadyVoted);
+        return Err(VoteRefusal::AlreadyVoted);
     }
     let used = standing.used.entry((vote.round_id, vote.voter_id)).or_insert(0);
     if *used >= limit {
-        return Err(Refusal::NoVotesLeft);
+        return Err(VoteRefusal::NoVotesLeft);
     }
     *used += 1;
     standing.votes.insert((vote.round_id, vote.voter_id, vote.nomination_id));
@@ -226,15 +198,18 @@ mod tests {
     fn only_open_voting_rounds_inside_their_window() {
         let open = round(RoundKind::Vote, RoundStatus::Open);
         assert_eq!(check_round(&open, at(10)), Ok(()));
-        assert_eq!(check_round(&open, at(9)), Err(Refusal::OutsideWindow));
-        assert_eq!(check_round(&open, at(20)), Err(Refusal::OutsideWindow));
+        assert_eq!(check_round(&open, at(9)), Err(VoteRefusal::OutsideWindow));
+        assert_eq!(check_round(&open, at(20)), Err(VoteRefusal::OutsideWindow));
         assert_eq!(check_round(&round(RoundKind::Combined, RoundStatus::Open), at(15)), Ok(()));
         assert_eq!(
             check_round(&round(RoundKind::Review, RoundStatus::Open), at(15)),
-            Err(Refusal::NotAVotingRound)
+            Err(VoteRefusal::NotAVotingRound)
         );
-        assert_eq!(check_round(&round(RoundKind::Vote, RoundStatus::Closed), at(15)), Err(Refusal::NotOpen));
-        assert_eq!(check_withdrawal(&open, at(15)), Err(Refusal::WithdrawalNotAllowed));
+        assert_eq!(
+            check_round(&round(RoundKind::Vote, RoundStatus::Closed), at(15)),
+            Err(VoteRefusal::NotOpen)
+        );
+        assert_eq!(check_withdrawal(&open, at(15)), Err(VoteRefusal::WithdrawalNotAllowed));
         let windowless = VotingRound { opens_at: None, closes_at: None, allow_withdrawal: true, ..open };
         assert_eq!(check_withdrawal(&windowless, at(59)), Ok(()));
     }
@@ -243,9 +218,12 @@ mod tests {
     fn never_for_oneself_nor_a_ruled_out_entry() {
         let entry = Ballot { nominee_id: 7, still_submitted: true };
         assert_eq!(check_entry(Some(entry), 8), Ok(()));
-        assert_eq!(check_entry(Some(entry), 7), Err(Refusal::OwnNomination));
-        assert_eq!(check_entry(Some(Ballot { still_submitted: false, ..entry }), 8), Err(Refusal::RuledOut));
-        assert_eq!(check_entry(None, 8), Err(Refusal::NoSuchEntry));
+        assert_eq!(check_entry(Some(entry), 7), Err(VoteRefusal::OwnNomination));
+        assert_eq!(
+            check_entry(Some(Ballot { still_submitted: false, ..entry }), 8),
+            Err(VoteRefusal::RuledOut)
+        );
+        assert_eq!(check_entry(None, 8), Err(VoteRefusal::NoSuchEntry));
     }
 
     /// Round 1 open until minute 20 with 2 votes each; entries 10 and 11 (11 is voter 7's own).
@@ -267,14 +245,14 @@ mod tests {
         let mut s = standing();
         let first = decide(&mut s, ask(1, 10, 8, None), at(15)).unwrap();
         assert!(!first.replayed);
-        assert_eq!(decide(&mut s, ask(1, 10, 8, None), at(15)), Err(Refusal::AlreadyVoted));
+        assert_eq!(decide(&mut s, ask(1, 10, 8, None), at(15)), Err(VoteRefusal::AlreadyVoted));
         assert!(decide(&mut s, ask(1, 11, 8, None), at(15)).is_ok());
-        assert_eq!(decide(&mut s, ask(1, 12, 8, None), at(15)), Err(Refusal::NoVotesLeft));
+        assert_eq!(decide(&mut s, ask(1, 12, 8, None), at(15)), Err(VoteRefusal::NoVotesLeft));
         assert_eq!(s.used[&(1, 8)], 2);
-        assert_eq!(decide(&mut s, ask(1, 11, 7, None), at(15)), Err(Refusal::OwnNomination));
-        assert_eq!(decide(&mut s, ask(1, 99, 7, None), at(15)), Err(Refusal::NoSuchEntry));
-        assert_eq!(decide(&mut s, ask(2, 10, 7, None), at(15)), Err(Refusal::NoSuchEntry));
-        assert_eq!(decide(&mut s, ask(1, 10, 9, None), at(20)), Err(Refusal::OutsideWindow));
+        assert_eq!(decide(&mut s, ask(1, 11, 7, None), at(15)), Err(VoteRefusal::OwnNomination));
+        assert_eq!(decide(&mut s, ask(1, 99, 7, None), at(15)), Err(VoteRefusal::NoSuchEntry));
+        assert_eq!(decide(&mut s, ask(2, 10, 7, None), at(15)), Err(VoteRefusal::NoSuchEntry));
+        assert_eq!(decide(&mut s, ask(1, 10, 9, None), at(20)), Err(VoteRefusal::OutsideWindow));
         assert_eq!(s.votes.len(), 2);
     }
 
@@ -286,11 +264,11 @@ mod tests {
         assert_eq!(again, Accepted { receipt: first.receipt.clone(), replayed: true });
         // Even after the window: a retry learns what happened to its vote.
         assert_eq!(decide(&mut s, ask(1, 10, 8, Some("k")), at(30)).unwrap().receipt, first.receipt);
-        assert_eq!(decide(&mut s, ask(1, 12, 8, Some("k")), at(15)), Err(Refusal::KeyReused));
+        assert_eq!(decide(&mut s, ask(1, 12, 8, Some("k")), at(15)), Err(VoteRefusal::KeyReused));
         // Another voter's key of the same name is theirs alone.
         assert!(!decide(&mut s, ask(1, 10, 9, Some("k")), at(15)).unwrap().replayed);
         s.keys.get_mut(&(8, "k".to_owned())).unwrap().withdrawn = true;
-        assert_eq!(decide(&mut s, ask(1, 10, 8, Some("k")), at(15)), Err(Refusal::KeyWithdrawn));
+        assert_eq!(decide(&mut s, ask(1, 10, 8, Some("k")), at(15)), Err(VoteRefusal::KeyWithdrawn));
         assert_eq!(s.used[&(1, 8)], 1);
     }
 

@@ -6,7 +6,7 @@ use utoipa::IntoParams;
 
 use super::extract::{Admin, PageQuery};
 use super::AppState;
-use crate::error::{AppResult, Problem};
+use crate::http::errors::{AppResult, Problem};
 use crate::store::audit::{self, AuditEvent, AuditFilter, Verification};
 use crate::store::Page;
 
@@ -34,7 +34,7 @@ pub async fn list(
     let page = page.request()?;
     let query = query.into_inner();
     let filter = AuditFilter { actor_id: query.actor_id, action: query.action, subject: query.subject };
-    Ok(web::Json(state.db.run(move |c| Ok(audit::list(c, &filter, page)?)).await?))
+    Ok(web::Json(state.db.run(move |c| audit::list(c, &filter, page)).await?))
 }
 
 /// Recompute the hash chain and name the first broken event.
@@ -43,5 +43,5 @@ pub async fn list(
 ), tag = "audit", security(("bearer" = [])))]
 #[get("/audit/verify")]
 pub async fn verify(state: web::Data<AppState>, _admin: Admin) -> AppResult<web::Json<Verification>> {
-    Ok(web::Json(state.db.run(|c| Ok(audit::verify(c)?)).await?))
+    Ok(web::Json(state.db.run(audit::verify).await?))
 }

@@ -11,7 +11,7 @@ use super::AppState;
 use crate::auth::{hash_activation_code, same_hash};
 use crate::db;
 use crate::domain::account::{check_password, retry_after_secs};
-use crate::error::{AppError, AppResult, Problem};
+use crate::http::errors::{AppError, AppResult, Problem};
 use crate::store::users::{self, Credentials, User};
 
 // The bodies that carry a password or a code have no Debug, so that no log
@@ -73,13 +73,13 @@ fn refuse_if_locked(account: Option<&Credentials>) -> AppResult<()> {
 }
 
 async fn record_failure(state: &AppState, id: i64) -> AppResult<()> {
-    state.db.run(move |conn| Ok(users::record_failure(conn, id, db::now())?)).await?;
+    state.db.run(move |conn| users::record_failure(conn, id, db::now())).await?;
     Ok(())
 }
 
 async fn credentials(state: &AppState, employee_no: &str) -> AppResult<Option<Credentials>> {
     let employee_no = employee_no.trim().to_owned();
-    state.db.run(move |conn| Ok(users::credentials(conn, &employee_no)?)).await
+    state.db.run(move |conn| users::credentials(conn, &employee_no)).await
 }
 
 /// Sign in with employee number and password.
@@ -100,7 +100,7 @@ pub async fn login(
     body: ValidJson<LoginRequest>,
 ) -> AppResult<web::Json<TokenResponse>> {
     let employee_no = body.employee_no.trim().to_owned();
-    let record = state.db.run(move |conn| Ok(users::sign_in_record(conn, &employee_no)?)).await?;
+    let record = state.db.run(move |conn| users::sign_in_record(conn, &employee_no)).await?;
     refuse_if_locked(record.as_ref().map(|(account, _)| account))?;
     let hash = record.as_ref().and_then(|(account, _)| account.password_hash.clone());
     let matches = state.hasher.verify(SecretString::from(body.0.password), hash).await?;
@@ -120,7 +120,7 @@ pub async fn login(
     }
     if !account.failures().is_clear() {
         let id = account.id;
-        state.db.run(move |conn| Ok(users::clear_failures(conn, id)?)).await?;
+        state.db.run(move |conn| users::clear_failures(conn, id)).await?;
     }
     // The token is issued from the database's view; the node's cache must agree.
     state.accounts.put(user.clone());

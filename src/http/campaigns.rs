@@ -12,7 +12,7 @@ use super::nominations::{NewNomination, NominationQuery};
 use super::AppState;
 use crate::domain::campaign::CampaignStatus;
 use crate::domain::roles::Role;
-use crate::error::{AppError, AppResult, Problem};
+use crate::http::errors::{AppError, AppResult, Problem};
 use crate::store::campaigns::{self, Campaign, CampaignChanges, NewCampaign};
 use crate::store::nominations::{self, CampaignCounts, Nomination, NominationFilter, NominationText};
 use crate::store::Page;

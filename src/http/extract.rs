@@ -14,7 +14,7 @@ use validator::Validate;
 
 use super::AppState;
 use crate::domain::roles::Role;
-use crate::error::{AppError, AppResult};
+use crate::http::errors::{AppError, AppResult};
 use crate::store::users::User;
 use crate::store::PageRequest;
 

@@ -5,11 +5,13 @@ pub mod audit;
 pub mod auth;
 pub mod campaigns;
 mod csv_export;
+pub mod errors;
 pub mod extract;
 pub mod nominations;
 mod openapi;
 pub mod ops;
 pub mod org;
+mod refusals;
 pub mod rounds;
 mod state;
 pub mod users;
@@ -29,13 +31,13 @@ use validator::ValidationError;
 
 pub use state::{Accounts, AppState, Db, Fields};
 
-use crate::error::AppError;
+use crate::http::errors::AppError;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "awards", description = "Staff award service: nominations, screening rounds, employee voting, published winners."),
     modifiers(&BearerAuth),
-    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    components(schemas(crate::http::errors::Problem, crate::http::errors::FieldError)),
     tags(
         (name = "auth", description = "Sign-in, activation, password"),
         (name = "org", description = "Member companies and branches"),

@@ -8,7 +8,7 @@ use validator::{Validate, ValidationError};
 use super::extract::{etag, if_match, Admin, AuthUser, ValidJson};
 use super::AppState;
 use crate::domain::campaign::{check_link, NominationStatus, MAX_LINKS};
-use crate::error::{AppError, AppResult, Problem};
+use crate::http::errors::{AppError, AppResult, Problem};
 use crate::store::nominations::{self, Nomination, NominationSort, OwnNomination, TextPatch};
 
 fn validate_links(links: &[String]) -> Result<(), ValidationError> {

@@ -16,7 +16,7 @@
 //! | 503    | every operation under `/api/`        | the database is busy or unreachable (with Retry-After) |
 //!
 //! And for every error answer, whoever declared it: the body is a
-//! [`Problem`](crate::error::Problem) as `application/problem+json`, and a 429
+//! [`Problem`](crate::http::errors::Problem) as `application/problem+json`, and a 429
 //! or 503 carries `Retry-After`.
 
 use utoipa::openapi::header::HeaderBuilder;

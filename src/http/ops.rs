@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::AppState;
-use crate::error::{AppResult, Problem};
+use crate::http::errors::{AppResult, Problem};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
@@ -29,7 +29,7 @@ pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
         .run(|conn| {
             diesel::sql_query("SELECT 1").execute(conn).map_err(|e| {
                 tracing::warn!(error = %e, "readiness check failed");
-                crate::error::AppError::unavailable("the database does not answer", 5)
+                crate::http::errors::AppError::unavailable("the database does not answer", 5)
             })
         })
         .await?;

@@ -7,7 +7,7 @@ use validator::Validate;
 
 use super::extract::{Admin, AuthUser, PageQuery, ValidJson};
 use super::AppState;
-use crate::error::{AppResult, Problem};
+use crate::http::errors::{AppResult, Problem};
 use crate::store::org::{self, Branch, BranchChanges, MemberCompany, MemberCompanyChanges};
 use crate::store::Page;
 

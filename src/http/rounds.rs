@@ -13,7 +13,7 @@ use super::AppState;
 use crate::domain::campaign::CampaignStatus;
 use crate::domain::round::{self as rules, ConflictScope, CriterionSpec, RoundConfig, RoundKind, Scope};
 use crate::domain::scoring::{Advance, Aggregate, Normalization};
-use crate::error::{AppError, AppResult, Problem};
+use crate::http::errors::{AppError, AppResult, Problem};
 use crate::store::reviews::{self, AssignmentReport, MyAssignments, PanelMember, Progress, SavedReview};
 use crate::store::rounds::{self, Ranking, Recount, Round, Winners};
 

@@ -6,9 +6,9 @@ use actix_web::web;
 use crate::auth::{Hasher, Tokens};
 use crate::config::Settings;
 use crate::db::{Backend, DbConn, Pool};
-use crate::error::{AppError, AppResult};
+use crate::http::errors::{AppError, AppResult};
 use crate::store::users::{self, User};
-use crate::store::votes;
+use crate::store::{votes, StoreResult};
 
 /// Everything a handler may need, shared by all workers.
 pub struct AppState {
@@ -34,15 +34,16 @@ impl Db {
         Db { pool, backend }
     }
 
-    pub async fn run<T, F>(&self, f: F) -> AppResult<T>
+    pub async fn run<T, E, F>(&self, f: F) -> AppResult<T>
     where
-        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        E: Into<AppError> + Send + 'static,
         T: Send + 'static,
     {
         let pool = self.pool.clone();
         web::block(move || {
             let mut conn = pool.get()?;
-            f(&mut conn)
+            f(&mut conn).map_err(Into::into)
         })
         .await?
     }
@@ -68,7 +69,7 @@ impl Accounts {
         if let Some(user) = self.cache.get(&id) {
             return Ok(Some(user));
         }
-        let user = db.run(move |conn| users::find(conn, id).map_err(AppError::from)).await?;
+        let user = db.run(move |conn| users::find(conn, id)).await?;
         Ok(user.map(|user| {
             let user = Arc::new(user);
             self.cache.insert(id, user.clone());
@@ -105,7 +106,7 @@ impl Fields {
     }
 
     /// The round's candidates, from the cache or read afresh.
-    pub fn get(&self, conn: &mut DbConn, round_id: i64) -> AppResult<Arc<Vec<votes::Listed>>> {
+    pub fn get(&self, conn: &mut DbConn, round_id: i64) -> StoreResult<Arc<Vec<votes::Listed>>> {
         if let Some(field) = self.cache.get(&round_id) {
             return Ok(field);
         }

@@ -11,9 +11,10 @@ use super::extract::{declared_length, read_body, Admin, AuthUser, PageQuery, Val
 use super::AppState;
 use crate::domain::import::EmployeeCsv;
 use crate::domain::roles::{Role, Roles};
-use crate::error::{AppError, AppResult, Problem};
+use crate::http::errors::{AppError, AppResult, Problem};
 use crate::store::users::{self, ImportReport, NewUser, User, UserChanges, UserFilter};
 use crate::store::Page;
+use crate::store::Refusal;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -235,7 +236,7 @@ pub async fn import_employees(
     let report = state
         .db
         .run(move |conn| {
-            let rows = EmployeeCsv::new(&body[..]).map_err(|e| AppError::invalid_field("header", e.0))?;
+            let rows = EmployeeCsv::new(&body[..]).map_err(|e| Refusal::field("header", e.0))?;
             users::import(conn, Some(actor), rows)
         })
         .await?;

@@ -16,7 +16,7 @@ use super::AppState;
 use crate::config::VoteSettings;
 use crate::db;
 use crate::domain::vote::valid_idempotency_key;
-use crate::error::{AppError, AppResult, Problem};
+use crate::http::errors::{AppError, AppResult, Problem};
 use crate::store::vote_writer::{Command, VoteWriter};
 use crate::store::votes::{self, Anomalies, BallotView, CandidateFilter, Cast, LedgerLine, Receipt};
 use crate::store::Page;
@@ -77,7 +77,7 @@ impl VoteGate {
     }
 
     async fn run(&self, command: Command) -> AppResult<Option<Receipt>> {
-        self.writer.submit(command).await
+        Ok(self.writer.submit(command).await?)
     }
 }
 

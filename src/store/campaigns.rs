@@ -5,11 +5,12 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::db::schema::{campaigns, nomination_counts};
+use crate::db::schema::{campaigns, entries, nomination_counts, rounds};
 use crate::db::{self, DbConn};
-use crate::domain::campaign::CampaignStatus;
-use crate::error::{AppError, AppResult};
-use crate::store::{audit, Page, PageRequest};
+use crate::domain::campaign::{self as rules, CampaignRefusal, CampaignStatus};
+use crate::domain::refusal::check_version;
+use crate::domain::round::{self as round_rules, RoundStatus};
+use crate::store::{audit, MustExist, Page, PageRequest, Refusal, Resource, StoreResult};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = campaigns)]
@@ -71,14 +72,8 @@ impl CampaignChanges {
     }
 }
 
-fn window_error() -> AppError {
-    AppError::invalid_field("nomination_closes_at", "must be after nomination_opens_at")
-}
-
-pub fn create(conn: &mut DbConn, actor: i64, new: NewCampaign) -> AppResult<Campaign> {
-    if new.nomination_closes_at <= new.nomination_opens_at {
-        return Err(window_error());
-    }
+pub fn create(conn: &mut DbConn, actor: i64, new: NewCampaign) -> StoreResult<Campaign> {
+    rules::check_window(new.nomination_opens_at, new.nomination_closes_at)?;
     db::write_tx(conn, |conn| {
         let now = db::now();
         let campaign = diesel::insert_into(campaigns::table)
@@ -111,16 +106,11 @@ pub fn create(conn: &mut DbConn, actor: i64, new: NewCampaign) -> AppResult<Camp
     })
 }
 
-pub fn get(conn: &mut DbConn, id: i64) -> AppResult<Campaign> {
-    campaigns::table
-        .find(id)
-        .select(Campaign::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::not_found("campaign"))
+pub fn get(conn: &mut DbConn, id: i64) -> StoreResult<Campaign> {
+    campaigns::table.find(id).select(Campaign::as_select()).first(conn).optional()?.found(Resource::Campaign)
 }
 
-pub fn list(conn: &mut DbConn, page: PageRequest) -> AppResult<Page<Campaign>> {
+pub fn list(conn: &mut DbConn, page: PageRequest) -> StoreResult<Page<Campaign>> {
     let total = campaigns::table.count().get_result(conn)?;
     let items = campaigns::table
         .select(Campaign::as_select())
@@ -131,68 +121,36 @@ pub fn list(conn: &mut DbConn, page: PageRequest) -> AppResult<Page<Campaign>> {
     Ok(page.of(items, total))
 }
 
-/// Refuses a change made against an older version (412 for If-Match).
-pub fn check_version(current: i32, expected: Option<i32>) -> AppResult<()> {
-    match expected {
-        Some(v) if v != current => Err(AppError::new(
-            actix_web::http::StatusCode::PRECONDITION_FAILED,
-            "stale",
-            format!("the resource changed meanwhile (version {current}, you sent {v}); reload and retry"),
-        )),
-        _ => Ok(()),
-    }
-}
-
 pub fn update(
     conn: &mut DbConn,
     actor: i64,
     id: i64,
     changes: CampaignChanges,
     expected_version: Option<i32>,
-) -> AppResult<Campaign> {
+) -> StoreResult<Campaign> {
     db::write_tx(conn, |conn| {
         // Exclusive: nomination writes in flight finish first, and later ones
         // see this change (status, window, quota) before they act.
         db::lock_resource(conn, db::LockSpace::Campaign, id, false)?;
         let current = get(conn, id)?;
         check_version(current.version, expected_version)?;
-        if changes.touches_settings() && !current.status().is_editable() {
-            return Err(AppError::conflict(
-                "invalid_state",
-                format!("a campaign that is {} can no longer be edited", current.status),
-            ));
+        let next = changes.status.as_deref().and_then(CampaignStatus::parse);
+        rules::check_change(current.status(), changes.touches_settings(), next)?;
+        if next == Some(CampaignStatus::Finished) && current.status() == CampaignStatus::Screening {
+            let (rounds, advanced) = screening_state(conn, id)?;
+            round_rules::winners_decided(&rounds, advanced, current.winners_target as usize)
+                .map_err(CampaignRefusal::ScreeningUnfinished)?;
         }
-        if let Some(next) = changes.status.as_deref().and_then(CampaignStatus::parse) {
-            if next != current.status() && !current.status().can_move_to(next) {
-                return Err(AppError::conflict(
-                    "invalid_transition",
-                    format!("a campaign cannot move from {} to {}", current.status, next.as_str()),
-                ));
-            }
-        }
-        if changes.status.as_deref() == Some(CampaignStatus::Finished.as_str())
-            && current.status() == CampaignStatus::Screening
-        {
-            let (rounds, advanced) = crate::store::rounds::screening_state(conn, id)?;
-            crate::domain::round::winners_decided(&rounds, advanced, current.winners_target as usize)
-                .map_err(|why| AppError::conflict("screening_unfinished", why))?;
-        }
-        let opens = changes.nomination_opens_at.unwrap_or(current.nomination_opens_at);
-        let closes = changes.nomination_closes_at.unwrap_or(current.nomination_closes_at);
-        if closes <= opens {
-            return Err(window_error());
-        }
+        rules::check_window(
+            changes.nomination_opens_at.unwrap_or(current.nomination_opens_at),
+            changes.nomination_closes_at.unwrap_or(current.nomination_closes_at),
+        )?;
         if let Some(quota) = changes.nominations_per_branch {
             let fullest: Option<i32> = nomination_counts::table
                 .filter(nomination_counts::campaign_id.eq(id))
                 .select(diesel::dsl::max(nomination_counts::submitted))
                 .first(conn)?;
-            if let Some(fullest) = fullest.filter(|f| *f > quota) {
-                return Err(AppError::conflict(
-                    "quota_below_submitted",
-                    format!("a branch already has {fullest} submitted nominations, more than {quota}"),
-                ));
-            }
+            rules::check_quota(quota.into(), fullest.map(i64::from))?;
         }
         let updated =
             diesel::update(campaigns::table.find(id).filter(campaigns::version.eq(current.version)))
@@ -205,9 +163,34 @@ pub fn update(
         if updated == 0 {
             // Cannot happen under the lock on PostgreSQL nor under SQLite's
             // write lock; kept so that a lost race is never a silent overwrite.
-            return Err(AppError::conflict("stale", "the campaign changed meanwhile; reload and retry"));
+            return Err(Refusal::ChangedMeanwhile { resource: Resource::Campaign, if_match: false }.into());
         }
         audit::append(conn, Some(actor), "campaign.update", &format!("campaign:{id}"), json!(changes))?;
         get(conn, id)
     })
+}
+
+/// The statuses of a campaign's rounds in order, and how many entries its
+/// last round advanced.
+pub fn screening_state(conn: &mut DbConn, campaign_id: i64) -> StoreResult<(Vec<RoundStatus>, usize)> {
+    let rows: Vec<(i64, String)> = rounds::table
+        .filter(rounds::campaign_id.eq(campaign_id))
+        .order(rounds::sequence)
+        .select((rounds::id, rounds::status))
+        .load(conn)?;
+    let advanced: i64 = match rows.last() {
+        Some((last, _)) => entries::table
+            .filter(entries::round_id.eq(last))
+            .filter(entries::advanced.eq(true))
+            .count()
+            .get_result(conn)?,
+        None => 0,
+    };
+    rows.into_iter()
+        .map(|(id, status)| {
+            RoundStatus::parse(&status)
+                .ok_or_else(|| crate::store::StoreError::corrupt("rounds", "status", id, status))
+        })
+        .collect::<StoreResult<Vec<_>>>()
+        .map(|statuses| (statuses, advanced as usize))
 }

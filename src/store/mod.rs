@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod campaigns;
+pub mod constraints;
 pub mod nominations;
 pub mod org;
 pub mod reviews;
@@ -12,6 +13,91 @@ pub mod vote_writer;
 pub mod votes;
 
 use serde::Serialize;
+
+pub use crate::domain::refusal::{Refusal, Resource};
+
+/// Why a store call failed: a rule said no, or the database did.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("refused: {0:?}")]
+    Refused(Refusal),
+    #[error("database error: {0}")]
+    Db(#[source] diesel::result::Error),
+    /// A stored value this version cannot read: never replaced by a default.
+    #[error("{table} row {row} holds {value:?} in {column}, which this version does not know")]
+    Corrupt { table: &'static str, column: &'static str, row: String, value: String },
+    #[error("not available now: {0:?}")]
+    Unavailable(Unavailable),
+}
+
+/// Why the service cannot take a request now, though it may a moment later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    ShuttingDown,
+    VoteQueueFull,
+    VoteWriterStopped,
+    /// The batch the vote was in could not be committed; nothing of it was written.
+    VoteNotSaved,
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+impl From<diesel::result::Error> for StoreError {
+    fn from(e: diesel::result::Error) -> Self {
+        match constraints::unique_broken(&e) {
+            Some(unique) => StoreError::Refused(Refusal::Duplicate(unique)),
+            None => StoreError::Db(e),
+        }
+    }
+}
+
+macro_rules! refused_from {
+    ($($refusal:ty),+ $(,)?) => {$(
+        impl From<$refusal> for StoreError {
+            fn from(r: $refusal) -> Self {
+                StoreError::Refused(r.into())
+            }
+        }
+    )+};
+}
+
+refused_from!(
+    Refusal,
+    crate::domain::org::OrgRefusal,
+    crate::domain::account::AccountRefusal,
+    crate::domain::campaign::CampaignRefusal,
+    crate::domain::campaign::WindowRefusal,
+    crate::domain::nomination::NominationRefusal,
+    crate::domain::round::RoundRefusal,
+    crate::domain::round::OpenRefusal,
+    crate::domain::round::CloseRefusal,
+    crate::domain::round::ReviewRefusal,
+    crate::domain::vote::VoteRefusal,
+    Vec<crate::domain::refusal::FieldIssue>,
+);
+
+impl StoreError {
+    /// A stored value that does not parse, named by table, column and row.
+    pub fn corrupt(
+        table: &'static str,
+        column: &'static str,
+        row: impl ToString,
+        value: impl Into<String>,
+    ) -> Self {
+        StoreError::Corrupt { table, column, row: row.to_string(), value: value.into() }
+    }
+}
+
+/// `Option` → `NotFound(resource)`.
+pub trait MustExist<T> {
+    fn found(self, resource: Resource) -> StoreResult<T>;
+}
+
+impl<T> MustExist<T> for Option<T> {
+    fn found(self, resource: Resource) -> StoreResult<T> {
+        self.ok_or(StoreError::Refused(Refusal::NotFound(resource)))
+    }
+}
 
 /// One page of a list, as every list endpoint returns it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -8,10 +8,14 @@ use serde_json::json;
 use crate::db::schema::{branches, campaigns, member_companies, nomination_counts, nominations, users};
 use crate::db::{self, DbConn};
 use crate::domain::access::Actor;
-use crate::domain::campaign::{nomination_window, CampaignStatus, NominationStatus, WindowRefusal};
-use crate::error::{AppError, AppResult};
-use crate::store::campaigns::{self as campaign_store, check_version, Campaign};
-use crate::store::{audit, contains_pattern, Page, PageRequest};
+use crate::domain::campaign::{nomination_window, NominationStatus};
+use crate::domain::nomination::{self as rules, NominationAction, NominationRefusal, Nominee};
+use crate::domain::refusal::check_version;
+use crate::domain::round::RoundStatus;
+use crate::store::campaigns::{self as campaign_store, Campaign};
+use crate::store::{
+    audit, contains_pattern, MustExist, Page, PageRequest, Refusal, Resource, StoreError, StoreResult,
+};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = nominations)]
@@ -110,7 +114,7 @@ fn joined() -> _ {
     nominations::table.inner_join(branches::table).inner_join(users::table.on(nominee))
 }
 
-pub fn get(conn: &mut DbConn, id: i64) -> AppResult<Nomination> {
+pub fn get(conn: &mut DbConn, id: i64) -> StoreResult<Nomination> {
     let (row, branch, company, nominee, story) = joined()
         .filter(nominations::id.eq(id))
         .select((
@@ -122,7 +126,7 @@ pub fn get(conn: &mut DbConn, id: i64) -> AppResult<Nomination> {
         ))
         .first::<(NominationRow, String, i64, (String, String), String)>(conn)
         .optional()?
-        .ok_or_else(|| AppError::not_found("nomination"))?;
+        .found(Resource::Nomination)?;
     Ok(Nomination::from_parts(row, branch, company, nominee, Some(story)))
 }
 
@@ -136,7 +140,7 @@ pub struct OwnNomination {
     pub status: String,
 }
 
-pub fn of_nominee(conn: &mut DbConn, nominee_id: i64) -> AppResult<Vec<OwnNomination>> {
+pub fn of_nominee(conn: &mut DbConn, nominee_id: i64) -> StoreResult<Vec<OwnNomination>> {
     Ok(nominations::table
         .inner_join(campaigns::table)
         .filter(nominations::nominee_id.eq(nominee_id))
@@ -159,53 +163,27 @@ pub struct NominationText {
     pub links: Vec<String>,
 }
 
-fn window_error(refusal: WindowRefusal) -> AppError {
-    let code = match refusal {
-        WindowRefusal::NotNominating(_) => "not_nominating",
-        WindowRefusal::NotYetOpen | WindowRefusal::Closed => "window_closed",
-    };
-    AppError::conflict(code, refusal.message())
-}
-
 /// Nominations change only while the campaign is nominating and its window open.
-fn require_window(campaign: &Campaign) -> AppResult<()> {
-    nomination_window(
-        campaign.status(),
-        campaign.nomination_opens_at,
-        campaign.nomination_closes_at,
-        db::now(),
-    )
-    .map_err(window_error)
+fn require_window(campaign: &Campaign) -> StoreResult<()> {
+    let opens = campaign.nomination_opens_at;
+    Ok(nomination_window(campaign.status(), opens, campaign.nomination_closes_at, db::now())?)
 }
 
-fn require_branch(actor: &Actor, branch_id: i64) -> AppResult<()> {
+fn require_branch(actor: &Actor, branch_id: i64) -> StoreResult<()> {
     if actor.manages_branch(branch_id) {
         Ok(())
     } else {
-        Err(AppError::forbidden("you manage another branch"))
+        Err(NominationRefusal::OtherBranch.into())
     }
 }
 
-/// The branch of an employee `actor` may nominate. A manager learns nothing
-/// about people outside their branch (all of them are simply not theirs).
-fn nominee_branch(conn: &mut DbConn, actor: &Actor, nominee_id: i64) -> AppResult<i64> {
+/// The branch of an employee `actor` may nominate, by the rules of `domain`.
+fn nominee_branch(conn: &mut DbConn, actor: &Actor, nominee_id: i64) -> StoreResult<i64> {
     let nominee: Option<(Option<i64>, String)> =
         users::table.find(nominee_id).select((users::branch_id, users::status)).first(conn).optional()?;
-    let theirs = |branch: Option<i64>| branch.is_some_and(|b| actor.manages_branch(b));
-    match nominee {
-        _ if !actor.is_admin() && !nominee.as_ref().is_some_and(|(branch, _)| theirs(*branch)) => {
-            Err(AppError::forbidden("the nominee is not an employee of your branch"))
-        }
-        None => Err(AppError::invalid_field("nominee_id", format!("user {nominee_id} does not exist"))),
-        Some((None, _)) => Err(AppError::invalid_field(
-            "nominee_id",
-            "group staff belong to no branch and cannot be nominated by one",
-        )),
-        Some((_, status)) if status != crate::store::users::ACTIVE => {
-            Err(AppError::invalid_field("nominee_id", "the nominee's account is disabled"))
-        }
-        Some((Some(branch), _)) => Ok(branch),
-    }
+    let nominee = nominee
+        .map(|(branch_id, status)| Nominee { branch_id, active: status == crate::store::users::ACTIVE });
+    Ok(rules::nominee_branch(actor, nominee_id, nominee)?)
 }
 
 pub fn create(
@@ -214,7 +192,7 @@ pub fn create(
     campaign_id: i64,
     nominee_id: i64,
     text: NominationText,
-) -> AppResult<Nomination> {
+) -> StoreResult<Nomination> {
     db::write_tx(conn, |conn| {
         open_campaign(conn, campaign_id)?;
         let branch_id = nominee_branch(conn, actor, nominee_id)?;
@@ -237,12 +215,9 @@ pub fn create(
             .get_result(conn)
             .map_err(|e| {
                 if db::is_unique_violation(&e) {
-                    AppError::conflict(
-                        "already_nominated",
-                        "this employee is already nominated in this campaign",
-                    )
+                    NominationRefusal::AlreadyNominated.into()
                 } else {
-                    e.into()
+                    StoreError::from(e)
                 }
             })?;
         audit::append(
@@ -263,7 +238,7 @@ fn for_change(
     actor: &Actor,
     id: i64,
     expected_version: Option<i32>,
-) -> AppResult<(Nomination, Campaign)> {
+) -> StoreResult<(Nomination, Campaign)> {
     let nomination = get(conn, id)?;
     require_branch(actor, nomination.branch_id)?;
     check_version(nomination.version, expected_version)?;
@@ -274,22 +249,17 @@ fn for_change(
 /// Reads the campaign under its shared lock and checks the window: a campaign
 /// change (status, window, quota) waits for nomination writes in flight and
 /// they wait for it, so none acts on a campaign that has moved on.
-fn open_campaign(conn: &mut DbConn, campaign_id: i64) -> AppResult<Campaign> {
+fn open_campaign(conn: &mut DbConn, campaign_id: i64) -> StoreResult<Campaign> {
     db::lock_resource(conn, db::LockSpace::Campaign, campaign_id, true)?;
     let campaign = campaign_store::get(conn, campaign_id)?;
     require_window(&campaign)?;
     Ok(campaign)
 }
 
-/// The answer to losing a race on a nomination's version: 412 if the client
-/// named the version it read, 409 if it did not.
-fn changed_meanwhile(precondition: bool) -> AppError {
-    let detail = "the nomination changed meanwhile; reload and retry";
-    if precondition {
-        AppError::new(actix_web::http::StatusCode::PRECONDITION_FAILED, "stale", detail)
-    } else {
-        AppError::conflict("stale", detail)
-    }
+/// Losing a race on a nomination's version: 412 if the client named the
+/// version it read, 409 if it did not.
+fn changed_meanwhile(if_match: bool) -> StoreError {
+    Refusal::ChangedMeanwhile { resource: Resource::Nomination, if_match }.into()
 }
 
 /// Writes the new status (and text) if the nomination is still at `version`.
@@ -299,7 +269,7 @@ fn bump(
     nomination: &Nomination,
     set_status: Option<NominationStatus>,
     text: Option<&NominationText>,
-) -> AppResult<()> {
+) -> StoreResult<()> {
     let now = db::now();
     let target = nominations::table.find(nomination.id).filter(nominations::version.eq(nomination.version));
     let next_version = nominations::version.eq(nomination.version + 1);
@@ -348,15 +318,10 @@ pub fn update(
     id: i64,
     patch: TextPatch,
     expected_version: Option<i32>,
-) -> AppResult<Nomination> {
+) -> StoreResult<Nomination> {
     db::write_tx(conn, |conn| {
         let (nomination, _) = for_change(conn, actor, id, expected_version)?;
-        if !nomination.status().is_editable() {
-            return Err(AppError::conflict(
-                "invalid_state",
-                format!("a {} nomination cannot be edited", nomination.status),
-            ));
-        }
+        rules::check_status(nomination.status(), NominationAction::Edit)?;
         let text = NominationText {
             title: patch.title.unwrap_or_else(|| nomination.title.clone()),
             summary: patch.summary.unwrap_or_else(|| nomination.summary.clone()),
@@ -378,7 +343,7 @@ pub fn update(
 /// Takes one of the branch's quota places. A conditional update on the
 /// branch's counter: the database refuses the place when none is left, so
 /// parallel submits can never exceed the quota.
-fn take_quota_place(conn: &mut DbConn, campaign: &Campaign, branch_id: i64) -> AppResult<()> {
+fn take_quota_place(conn: &mut DbConn, campaign: &Campaign, branch_id: i64) -> StoreResult<()> {
     let exists: i64 = nomination_counts::table
         .filter(nomination_counts::campaign_id.eq(campaign.id))
         .filter(nomination_counts::branch_id.eq(branch_id))
@@ -410,15 +375,14 @@ fn take_quota_place(conn: &mut DbConn, campaign: &Campaign, branch_id: i64) -> A
     .set(nomination_counts::submitted.eq(nomination_counts::submitted + 1))
     .execute(conn)?;
     if taken == 0 {
-        return Err(AppError::conflict(
-            "quota_exhausted",
-            format!("the branch has already submitted its {} nominations", campaign.nominations_per_branch),
-        ));
+        return Err(
+            NominationRefusal::QuotaExhausted { quota: campaign.nominations_per_branch.into() }.into()
+        );
     }
     Ok(())
 }
 
-fn release_quota_place(conn: &mut DbConn, campaign_id: i64, branch_id: i64) -> AppResult<()> {
+fn release_quota_place(conn: &mut DbConn, campaign_id: i64, branch_id: i64) -> StoreResult<()> {
     diesel::update(
         nomination_counts::table
             .filter(nomination_counts::campaign_id.eq(campaign_id))
@@ -434,18 +398,13 @@ pub fn submit(
     actor: &Actor,
     id: i64,
     expected_version: Option<i32>,
-) -> AppResult<Nomination> {
+) -> StoreResult<Nomination> {
     db::write_tx(conn, |conn| {
         let (nomination, campaign) = for_change(conn, actor, id, expected_version)?;
-        if !nomination.status().can_submit() {
-            return Err(AppError::conflict(
-                "invalid_state",
-                format!("a {} nomination cannot be submitted", nomination.status),
-            ));
-        }
+        rules::check_status(nomination.status(), NominationAction::Submit)?;
         // The nominee may have left the branch or been disabled since the draft.
         if nominee_branch(conn, actor, nomination.nominee_id)? != nomination.branch_id {
-            return Err(AppError::invalid_field("nominee_id", "the nominee has moved to another branch"));
+            return Err(NominationRefusal::NomineeMoved.into());
         }
         // The nomination row first, then the counter: one lock order everywhere.
         bump(conn, expected_version.is_some(), &nomination, Some(NominationStatus::Submitted), None)?;
@@ -460,15 +419,10 @@ pub fn withdraw(
     actor: &Actor,
     id: i64,
     expected_version: Option<i32>,
-) -> AppResult<Nomination> {
+) -> StoreResult<Nomination> {
     db::write_tx(conn, |conn| {
         let (nomination, _) = for_change(conn, actor, id, expected_version)?;
-        if !nomination.status().can_withdraw() {
-            return Err(AppError::conflict(
-                "invalid_state",
-                format!("a {} nomination cannot be withdrawn", nomination.status),
-            ));
-        }
+        rules::check_status(nomination.status(), NominationAction::Withdraw)?;
         bump(conn, expected_version.is_some(), &nomination, Some(NominationStatus::Withdrawn), None)?;
         if nomination.status() == NominationStatus::Submitted {
             release_quota_place(conn, nomination.campaign_id, nomination.branch_id)?;
@@ -484,18 +438,10 @@ pub fn delete_draft(
     actor: &Actor,
     id: i64,
     expected_version: Option<i32>,
-) -> AppResult<()> {
+) -> StoreResult<()> {
     db::write_tx(conn, |conn| {
         let (nomination, _) = for_change(conn, actor, id, expected_version)?;
-        if nomination.status() != NominationStatus::Draft {
-            return Err(AppError::conflict(
-                "invalid_state",
-                format!(
-                    "only drafts can be deleted; a {} nomination is withdrawn instead",
-                    nomination.status
-                ),
-            ));
-        }
+        rules::check_status(nomination.status(), NominationAction::Delete)?;
         let deleted =
             diesel::delete(nominations::table.find(id).filter(nominations::version.eq(nomination.version)))
                 .execute(conn)?;
@@ -520,31 +466,15 @@ pub fn mark_ineligible(
     id: i64,
     reason: &str,
     expected_version: Option<i32>,
-) -> AppResult<Nomination> {
+) -> StoreResult<Nomination> {
     db::write_tx(conn, |conn| {
         let nomination = get(conn, id)?;
         check_version(nomination.version, expected_version)?;
         db::lock_resource(conn, db::LockSpace::Campaign, nomination.campaign_id, true)?;
         let campaign = campaign_store::get(conn, nomination.campaign_id)?;
-        if !matches!(campaign.status(), CampaignStatus::Nominating | CampaignStatus::Screening) {
-            return Err(AppError::conflict(
-                "invalid_state",
-                format!("nominations of a {} campaign cannot be ruled out", campaign.status),
-            ));
-        }
-        let (rounds, _) = crate::store::rounds::screening_state(conn, campaign.id)?;
-        if rounds.last() == Some(&crate::domain::round::RoundStatus::Closed) {
-            return Err(AppError::conflict(
-                "winners_decided",
-                "the campaign's last round has closed: its winners are decided",
-            ));
-        }
-        if !matches!(nomination.status(), NominationStatus::Draft | NominationStatus::Submitted) {
-            return Err(AppError::conflict(
-                "invalid_state",
-                format!("a {} nomination cannot be ruled out", nomination.status),
-            ));
-        }
+        let (rounds, _) = campaign_store::screening_state(conn, campaign.id)?;
+        let last_round_closed = rounds.last() == Some(&RoundStatus::Closed);
+        rules::check_rule_out(campaign.status(), last_round_closed, nomination.status())?;
         // Only if it is still what was read: a concurrent withdraw or submit
         // makes this lose, so the quota counter is freed exactly once.
         let updated = diesel::update(
@@ -610,7 +540,7 @@ pub fn list(
     filter: &NominationFilter,
     sort: NominationSort,
     page: PageRequest,
-) -> AppResult<Page<Nomination>> {
+) -> StoreResult<Page<Nomination>> {
     campaign_store::get(conn, campaign_id)?;
     let query = || {
         let mut q =
@@ -690,7 +620,7 @@ pub fn all_for_export(
     conn: &mut DbConn,
     campaign_id: i64,
     branch_scope: Option<i64>,
-) -> AppResult<Vec<(Nomination, String)>> {
+) -> StoreResult<Vec<(Nomination, String)>> {
     campaign_store::get(conn, campaign_id)?;
     let mut q = joined()
         .inner_join(member_companies::table.on(member_companies::id.eq(branches::member_company_id)))
@@ -739,7 +669,7 @@ pub struct CampaignCounts {
 }
 
 /// Nominated, submitted and quota left per branch and per member company, in one call.
-pub fn counts(conn: &mut DbConn, campaign_id: i64, branch_scope: Option<i64>) -> AppResult<CampaignCounts> {
+pub fn counts(conn: &mut DbConn, campaign_id: i64, branch_scope: Option<i64>) -> StoreResult<CampaignCounts> {
     let campaign = campaign_store::get(conn, campaign_id)?;
     let quota = campaign.nominations_per_branch as i64;
     let by_status: Vec<(i64, String, i64)> = nominations::table

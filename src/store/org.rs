@@ -7,8 +7,8 @@ use serde_json::json;
 
 use crate::db::schema::{branches, member_companies, users};
 use crate::db::{self, DbConn};
-use crate::error::{AppError, AppResult};
-use crate::store::{audit, Page, PageRequest};
+use crate::domain::org::{self as rules, OrgRefusal};
+use crate::store::{audit, MustExist, Page, PageRequest, Refusal, Resource, StoreError, StoreResult};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = member_companies)]
@@ -48,9 +48,10 @@ pub struct BranchChanges {
     pub member_company_id: Option<i64>,
 }
 
-fn duplicate_code(e: diesel::result::Error, what: &str, code: &str) -> AppError {
+/// A code another unit already has, named in the refusal.
+fn duplicate_code(e: diesel::result::Error, taken: fn(String) -> OrgRefusal, code: &str) -> StoreError {
     if db::is_unique_violation(&e) {
-        AppError::conflict("duplicate", format!("a {what} with code {code:?} already exists"))
+        taken(code.to_owned()).into()
     } else {
         e.into()
     }
@@ -61,7 +62,7 @@ pub fn create_member_company(
     actor: i64,
     code: &str,
     name: &str,
-) -> AppResult<MemberCompany> {
+) -> StoreResult<MemberCompany> {
     db::write_tx(conn, |conn| {
         let company = diesel::insert_into(member_companies::table)
             .values((
@@ -71,7 +72,7 @@ pub fn create_member_company(
             ))
             .returning(member_companies::all_columns)
             .get_result::<MemberCompany>(conn)
-            .map_err(|e| duplicate_code(e, "member company", code))?;
+            .map_err(|e| duplicate_code(e, OrgRefusal::MemberCompanyCodeTaken, code))?;
         audit::append(
             conn,
             Some(actor),
@@ -83,16 +84,16 @@ pub fn create_member_company(
     })
 }
 
-pub fn get_member_company(conn: &mut DbConn, id: i64) -> AppResult<MemberCompany> {
+pub fn get_member_company(conn: &mut DbConn, id: i64) -> StoreResult<MemberCompany> {
     member_companies::table
         .find(id)
         .select(MemberCompany::as_select())
         .first(conn)
         .optional()?
-        .ok_or_else(|| AppError::not_found("member company"))
+        .found(Resource::MemberCompany)
 }
 
-pub fn list_member_companies(conn: &mut DbConn, page: PageRequest) -> AppResult<Page<MemberCompany>> {
+pub fn list_member_companies(conn: &mut DbConn, page: PageRequest) -> StoreResult<Page<MemberCompany>> {
     let total = member_companies::table.count().get_result(conn)?;
     let items = member_companies::table
         .select(MemberCompany::as_select())
@@ -108,7 +109,7 @@ pub fn update_member_company(
     actor: i64,
     id: i64,
     changes: MemberCompanyChanges,
-) -> AppResult<MemberCompany> {
+) -> StoreResult<MemberCompany> {
     db::write_tx(conn, |conn| {
         let current = get_member_company(conn, id)?;
         if changes.code.is_none() && changes.name.is_none() {
@@ -119,7 +120,7 @@ pub fn update_member_company(
             .set(&changes)
             .returning(member_companies::all_columns)
             .get_result::<MemberCompany>(conn)
-            .map_err(|e| duplicate_code(e, "member company", &code))?;
+            .map_err(|e| duplicate_code(e, OrgRefusal::MemberCompanyCodeTaken, &code))?;
         audit::append(
             conn,
             Some(actor),
@@ -131,17 +132,12 @@ pub fn update_member_company(
     })
 }
 
-pub fn delete_member_company(conn: &mut DbConn, actor: i64, id: i64) -> AppResult<()> {
+pub fn delete_member_company(conn: &mut DbConn, actor: i64, id: i64) -> StoreResult<()> {
     db::write_tx(conn, |conn| {
         let company = get_member_company(conn, id)?;
         let branch_count: i64 =
             branches::table.filter(branches::member_company_id.eq(id)).count().get_result(conn)?;
-        if branch_count > 0 {
-            return Err(AppError::conflict(
-                "in_use",
-                format!("member company {} still has {branch_count} branches", company.code),
-            ));
-        }
+        rules::check_company_removal(&company.code, branch_count)?;
         diesel::delete(member_companies::table.find(id)).execute(conn)?;
         audit::append(
             conn,
@@ -160,7 +156,7 @@ pub fn create_branch(
     code: &str,
     name: &str,
     member_company_id: i64,
-) -> AppResult<Branch> {
+) -> StoreResult<Branch> {
     db::write_tx(conn, |conn| {
         require_member_company(conn, member_company_id)?;
         let branch = diesel::insert_into(branches::table)
@@ -172,7 +168,7 @@ pub fn create_branch(
             ))
             .returning(branches::all_columns)
             .get_result::<Branch>(conn)
-            .map_err(|e| duplicate_code(e, "branch", code))?;
+            .map_err(|e| duplicate_code(e, OrgRefusal::BranchCodeTaken, code))?;
         audit::append(
             conn,
             Some(actor),
@@ -185,31 +181,28 @@ pub fn create_branch(
 }
 
 /// A referenced member company that does not exist is the client's mistake: 422.
-fn require_member_company(conn: &mut DbConn, id: i64) -> AppResult<()> {
+fn require_member_company(conn: &mut DbConn, id: i64) -> StoreResult<()> {
     let exists: i64 = member_companies::table.filter(member_companies::id.eq(id)).count().get_result(conn)?;
     if exists == 0 {
-        return Err(AppError::invalid_field(
-            "member_company_id",
-            format!("member company {id} does not exist"),
-        ));
+        return Err(Refusal::UnknownReference {
+            field: "member_company_id",
+            resource: Resource::MemberCompany,
+            id,
+        }
+        .into());
     }
     Ok(())
 }
 
-pub fn get_branch(conn: &mut DbConn, id: i64) -> AppResult<Branch> {
-    branches::table
-        .find(id)
-        .select(Branch::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::not_found("branch"))
+pub fn get_branch(conn: &mut DbConn, id: i64) -> StoreResult<Branch> {
+    branches::table.find(id).select(Branch::as_select()).first(conn).optional()?.found(Resource::Branch)
 }
 
 pub fn list_branches(
     conn: &mut DbConn,
     member_company_id: Option<i64>,
     page: PageRequest,
-) -> AppResult<Page<Branch>> {
+) -> StoreResult<Page<Branch>> {
     let query = || {
         let mut q = branches::table.into_boxed::<db::MultiBackend>();
         if let Some(company) = member_company_id {
@@ -227,7 +220,7 @@ pub fn list_branches(
     Ok(page.of(items, total))
 }
 
-pub fn update_branch(conn: &mut DbConn, actor: i64, id: i64, changes: BranchChanges) -> AppResult<Branch> {
+pub fn update_branch(conn: &mut DbConn, actor: i64, id: i64, changes: BranchChanges) -> StoreResult<Branch> {
     db::write_tx(conn, |conn| {
         let current = get_branch(conn, id)?;
         if changes.code.is_none() && changes.name.is_none() && changes.member_company_id.is_none() {
@@ -241,22 +234,17 @@ pub fn update_branch(conn: &mut DbConn, actor: i64, id: i64, changes: BranchChan
             .set(&changes)
             .returning(branches::all_columns)
             .get_result::<Branch>(conn)
-            .map_err(|e| duplicate_code(e, "branch", &code))?;
+            .map_err(|e| duplicate_code(e, OrgRefusal::BranchCodeTaken, &code))?;
         audit::append(conn, Some(actor), "branch.update", &format!("branch:{id}"), json!(changes))?;
         Ok(updated)
     })
 }
 
-pub fn delete_branch(conn: &mut DbConn, actor: i64, id: i64) -> AppResult<()> {
+pub fn delete_branch(conn: &mut DbConn, actor: i64, id: i64) -> StoreResult<()> {
     db::write_tx(conn, |conn| {
         let branch = get_branch(conn, id)?;
         let members: i64 = users::table.filter(users::branch_id.eq(id)).count().get_result(conn)?;
-        if members > 0 {
-            return Err(AppError::conflict(
-                "in_use",
-                format!("branch {} still has {members} users", branch.code),
-            ));
-        }
+        rules::check_branch_removal(&branch.code, members)?;
         diesel::delete(branches::table.find(id)).execute(conn)?;
         audit::append(
             conn,

@@ -11,12 +11,14 @@ use serde_json::json;
 use crate::db::schema::{assignments, branches, entries, nominations, reviews, round_reviewers, users};
 use crate::db::{self, DbConn};
 use crate::domain::assignment::{self, Shortfall};
+use crate::domain::refusal::FieldIssue;
 use crate::domain::roles::Role;
-use crate::domain::round::{self as rules, Candidate, Panelist, RoundStatus, Scope, ScoreRange};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::domain::round::{
+    self as rules, Candidate, Panelist, ReviewRefusal, RoundAction, RoundRefusal, RoundStatus, ScoreRange,
+};
 use crate::store::rounds::{self as round_store, parse_scores, Round};
 use crate::store::users::User;
-use crate::store::{audit, PageRequest};
+use crate::store::{audit, MustExist, PageRequest, Resource, StoreError, StoreResult};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PanelMember {
@@ -51,7 +53,7 @@ fn panelists(conn: &mut DbConn, round_id: i64) -> QueryResult<Vec<PanelMember>> 
         .collect())
 }
 
-pub fn panel(conn: &mut DbConn, round_id: i64) -> AppResult<Vec<PanelMember>> {
+pub fn panel(conn: &mut DbConn, round_id: i64) -> StoreResult<Vec<PanelMember>> {
     round_store::campaign_of(conn, round_id)?;
     Ok(panelists(conn, round_id)?)
 }
@@ -63,36 +65,29 @@ pub fn set_panel(
     actor: i64,
     round_id: i64,
     user_ids: &[i64],
-) -> AppResult<Vec<PanelMember>> {
+) -> StoreResult<Vec<PanelMember>> {
     let wanted: BTreeSet<i64> = user_ids.iter().copied().collect();
     db::write_tx(conn, |conn| {
         let campaign_id = round_store::campaign_of(conn, round_id)?;
         db::lock_resource(conn, db::LockSpace::Campaign, campaign_id, false)?;
         let round = round_store::get(conn, round_id)?;
         if round.status == RoundStatus::Closed {
-            return Err(AppError::conflict("invalid_state", "the round has closed; its panel is final"));
+            return Err(RoundRefusal::PanelFinal.into());
         }
         let mut errors = Vec::new();
         for (i, id) in wanted.iter().enumerate() {
             let user = crate::store::users::find(conn, *id)?;
-            let problem = match &user {
-                None => Some("no such user"),
-                Some(u) if !u.is_active() => Some("the account is disabled"),
-                Some(u) if !u.roles().has(Role::Reviewer) => Some("needs the reviewer role"),
-                Some(u) if round.scope == Scope::MemberCompany && u.member_company_id.is_none() => Some(
-                    "a member-company round needs reviewers of a member company (this one is group staff)",
-                ),
-                _ => None,
-            };
-            if let Some(message) = problem {
-                errors.push(FieldError {
-                    field: format!("user_ids[{i}]"),
-                    message: format!("user {id}: {message}"),
-                });
+            let candidate = user.as_ref().map(|u| rules::Reviewer {
+                active: u.is_active(),
+                has_role: u.roles().has(Role::Reviewer),
+                in_member_company: u.member_company_id.is_some(),
+            });
+            if let Err(problem) = rules::check_reviewer(round.scope, candidate) {
+                errors.push(FieldIssue::new(format!("user_ids[{i}]"), format!("user {id}: {problem}")));
             }
         }
         if !errors.is_empty() {
-            return Err(AppError::invalid(errors));
+            return Err(errors.into());
         }
         let current: BTreeSet<i64> = round_reviewers::table
             .filter(round_reviewers::round_id.eq(round_id))
@@ -180,16 +175,15 @@ fn candidates(conn: &mut DbConn, round_id: i64) -> QueryResult<Vec<Candidate>> {
 
 /// Gives every entry of an open round its reviewers (see `domain::assignment`);
 /// calling it again tops up, keeping every existing assignment.
-pub fn generate(conn: &mut DbConn, actor: i64, round_id: i64, seed: u64) -> AppResult<AssignmentReport> {
+pub fn generate(conn: &mut DbConn, actor: i64, round_id: i64, seed: u64) -> StoreResult<AssignmentReport> {
     db::write_tx(conn, |conn| {
         let campaign_id = round_store::campaign_of(conn, round_id)?;
         db::lock_resource(conn, db::LockSpace::Campaign, campaign_id, false)?;
         let round = round_store::get(conn, round_id)?;
         if round.reviews_per_entry == 0 {
-            return Err(AppError::conflict("invalid_state", "a vote round has no reviewers"));
+            return Err(RoundRefusal::NoReviewers.into());
         }
-        round
-            .require_status(RoundStatus::Open, "assigning reviewers (its entries are fixed when it opens)")?;
+        round.require_status(RoundStatus::Open, RoundAction::AssignReviewers)?;
         let panel: Vec<Panelist> = panelists(conn, round_id)?
             .into_iter()
             .map(|p| Panelist {
@@ -274,7 +268,12 @@ pub struct MyAssignments {
 
 type AssignmentRow = (i64, String, String, String, String, String, i64, String, i64);
 
-pub fn mine(conn: &mut DbConn, round_id: i64, reviewer: i64, page: PageRequest) -> AppResult<MyAssignments> {
+pub fn mine(
+    conn: &mut DbConn,
+    round_id: i64,
+    reviewer: i64,
+    page: PageRequest,
+) -> StoreResult<MyAssignments> {
     let round = round_store::get(conn, round_id)?;
     let total = assignments::table
         .filter(assignments::round_id.eq(round_id))
@@ -337,7 +336,10 @@ pub fn mine(conn: &mut DbConn, round_id: i64, reviewer: i64, page: PageRequest) 
                 member_company_id,
             )| {
                 let review = own.remove(&nomination_id);
-                let my_scores = review.as_ref().map(|(s, _)| parse_scores(s)).transpose()?;
+                let my_scores = review
+                    .as_ref()
+                    .map(|(s, _)| parse_scores(s, format!("{round_id}/{nomination_id}/{reviewer}")))
+                    .transpose()?;
                 Ok(Assignment {
                     nomination_id,
                     title,
@@ -354,7 +356,7 @@ pub fn mine(conn: &mut DbConn, round_id: i64, reviewer: i64, page: PageRequest) 
                 })
             },
         )
-        .collect::<AppResult<Vec<_>>>()?;
+        .collect::<StoreResult<Vec<_>>>()?;
     Ok(MyAssignments {
         round_id,
         round_status: round.status,
@@ -382,7 +384,12 @@ pub struct SavedReview {
 
 /// Why a reviewer may not review an entry: 404 when the round has no such
 /// entry, 403 when it does but it is not theirs.
-fn check_assignment(conn: &mut DbConn, round: &Round, reviewer: &User, nomination_id: i64) -> AppResult<()> {
+fn check_assignment(
+    conn: &mut DbConn,
+    round: &Round,
+    reviewer: &User,
+    nomination_id: i64,
+) -> StoreResult<()> {
     let candidate = entries::table
         .inner_join(nominations::table)
         .filter(entries::round_id.eq(round.id))
@@ -403,7 +410,7 @@ fn check_assignment(conn: &mut DbConn, round: &Round, reviewer: &User, nominatio
             nominee_id,
             nominated_by,
         })
-        .ok_or_else(|| AppError::not_found("entry in this round"))?;
+        .found(Resource::Entry)?;
     let me = Panelist {
         id: reviewer.id,
         member_company_id: reviewer.member_company_id,
@@ -411,7 +418,7 @@ fn check_assignment(conn: &mut DbConn, round: &Round, reviewer: &User, nominatio
     };
     // Checked again here: the reviewer may have moved branch since the assignment.
     if let Some(conflict) = rules::conflict(round.scope, round.conflict_scope, &me, &candidate) {
-        return Err(AppError::forbidden(conflict.message()));
+        return Err(ReviewRefusal::Conflict(conflict).into());
     }
     let assigned: i64 = assignments::table
         .filter(assignments::round_id.eq(round.id))
@@ -420,7 +427,7 @@ fn check_assignment(conn: &mut DbConn, round: &Round, reviewer: &User, nominatio
         .count()
         .get_result(conn)?;
     if assigned == 0 {
-        return Err(AppError::forbidden("this entry is not assigned to you"));
+        return Err(ReviewRefusal::NotAssigned.into());
     }
     let on_panel: i64 = round_reviewers::table
         .filter(round_reviewers::round_id.eq(round.id))
@@ -428,7 +435,7 @@ fn check_assignment(conn: &mut DbConn, round: &Round, reviewer: &User, nominatio
         .count()
         .get_result(conn)?;
     if on_panel == 0 {
-        return Err(AppError::forbidden("you are no longer on this round's panel"));
+        return Err(ReviewRefusal::OffPanel.into());
     }
     // PostgreSQL: one writer per assignment at a time, so that two first
     // submissions of the same review do not both insert, nor two revisions
@@ -453,29 +460,26 @@ pub fn submit(
     nomination_id: i64,
     scores: BTreeMap<i64, f64>,
     comment: Option<String>,
-) -> AppResult<SavedReview> {
+) -> StoreResult<SavedReview> {
     db::write_tx(conn, |conn| {
         let campaign_id = round_store::campaign_of(conn, round_id)?;
         // Shared: reviews run side by side; a close waits for them and then refuses later ones.
         db::lock_resource(conn, db::LockSpace::Campaign, campaign_id, true)?;
         let round = round_store::get(conn, round_id)?;
-        round.require_status(RoundStatus::Open, "reviewing")?;
+        round.require_status(RoundStatus::Open, RoundAction::Review)?;
         check_assignment(conn, &round, reviewer, nomination_id)?;
         let now = db::now();
-        if round.opens_at.is_some_and(|t| now < t) || round.closes_at.is_some_and(|t| now >= t) {
-            return Err(AppError::conflict("window_closed", "the round's review window is not open now"));
-        }
+        rules::check_review_window(round.opens_at, round.closes_at, now)?;
         let ranges: Vec<ScoreRange> = round
             .criteria
             .iter()
             .map(|c| ScoreRange { criterion_id: c.id, max_score: c.max_score })
             .collect();
         rules::check_scores(&ranges, &scores).map_err(|errors| {
-            AppError::invalid(
-                errors.into_iter().map(|(field, message)| FieldError { field, message }).collect(),
-            )
+            errors.into_iter().map(|(field, message)| FieldIssue::new(field, message)).collect::<Vec<_>>()
         })?;
-        let text = serde_json::to_string(&scores).map_err(AppError::internal)?;
+        let text = serde_json::to_string(&scores)
+            .map_err(|e| StoreError::Db(diesel::result::Error::SerializationError(Box::new(e))))?;
         let key = (round_id, nomination_id, reviewer.id);
         let previous: Option<i32> =
             reviews::table.find(key).select(reviews::version).first(conn).optional()?;
@@ -548,7 +552,7 @@ pub struct Progress {
     pub entries: Vec<EntryProgress>,
 }
 
-pub fn progress(conn: &mut DbConn, round_id: i64) -> AppResult<Progress> {
+pub fn progress(conn: &mut DbConn, round_id: i64) -> StoreResult<Progress> {
     let round = round_store::get(conn, round_id)?;
     let mut reviewers: BTreeMap<i64, ReviewerProgress> = panelists(conn, round_id)?
         .into_iter()
@@ -626,7 +630,7 @@ pub struct ReviewExport {
 }
 
 /// Every review of a campaign's rounds, round by round.
-pub fn all_for_export(conn: &mut DbConn, campaign_id: i64) -> AppResult<Vec<ReviewExport>> {
+pub fn all_for_export(conn: &mut DbConn, campaign_id: i64) -> StoreResult<Vec<ReviewExport>> {
     let mut out = Vec::new();
     for round in round_store::list(conn, campaign_id)? {
         let rows = reviews::table
@@ -646,7 +650,7 @@ pub fn all_for_export(conn: &mut DbConn, campaign_id: i64) -> AppResult<Vec<Revi
             .load::<(i64, String, String, String, String, Option<String>, NaiveDateTime)>(conn)?;
         let rules = round.rules();
         for (nomination_id, title, employee_no, name, scores, comment, updated_at) in rows {
-            let scores = parse_scores(&scores)?;
+            let scores = parse_scores(&scores, format!("{}/{nomination_id}/{employee_no}", round.id))?;
             out.push(ReviewExport {
                 round_sequence: round.sequence,
                 round_name: round.name.clone(),

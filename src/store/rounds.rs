@@ -10,16 +10,17 @@ use serde_json::json;
 
 use crate::db::schema::{branches, criteria, entries, member_companies, nominations, reviews, rounds, users};
 use crate::db::{self, DbConn};
-use crate::domain::campaign::{CampaignStatus, NominationStatus};
+use crate::domain::campaign::{self as campaign_rules, CampaignStatus, NominationStatus};
+use crate::domain::refusal::{check_version, FieldIssue};
 use crate::domain::round::{
-    self as rules, ConflictScope, CriterionSpec, OpenRefusal, RoundConfig, RoundKind, RoundStatus, Scope,
+    self as rules, ConflictScope, CriterionSpec, RoundAction, RoundConfig, RoundKind, RoundRefusal,
+    RoundStatus, Scope,
 };
 use crate::domain::scoring::{
     self, Advance, Aggregate, Algorithm, DecidedBy, Normalization, Outcome, RoundRules,
 };
-use crate::error::{AppError, AppResult};
-use crate::store::campaigns::{self as campaign_store, check_version, Campaign};
-use crate::store::{audit, PageRequest};
+use crate::store::campaigns::{self as campaign_store, Campaign};
+use crate::store::{audit, MustExist, PageRequest, Resource, StoreError, StoreResult};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = rounds)]
@@ -118,20 +119,24 @@ pub struct Round {
 }
 
 impl Round {
-    fn from_row(row: RoundRow, criteria: Vec<Criterion>, entries: i64) -> AppResult<Round> {
-        let corrupt = || AppError::internal(anyhow::anyhow!("round {} has an unknown setting", row.id));
+    fn from_row(row: RoundRow, criteria: Vec<Criterion>, entries: i64) -> StoreResult<Round> {
+        let id = row.id;
+        let corrupt = |column: &'static str, value: &str| StoreError::corrupt("rounds", column, id, value);
         Ok(Round {
             id: row.id,
             campaign_id: row.campaign_id,
             sequence: row.sequence,
             name: row.name,
-            kind: RoundKind::parse(&row.kind).ok_or_else(corrupt)?,
-            scope: Scope::parse(&row.scope).ok_or_else(corrupt)?,
-            conflict_scope: ConflictScope::parse(&row.conflict_scope).ok_or_else(corrupt)?,
+            kind: RoundKind::parse(&row.kind).ok_or_else(|| corrupt("kind", &row.kind))?,
+            scope: Scope::parse(&row.scope).ok_or_else(|| corrupt("scope", &row.scope))?,
+            conflict_scope: ConflictScope::parse(&row.conflict_scope)
+                .ok_or_else(|| corrupt("conflict_scope", &row.conflict_scope))?,
             reviews_per_entry: row.reviews_per_entry,
             criteria,
-            normalization: Normalization::parse(&row.normalization).ok_or_else(corrupt)?,
-            aggregate: Aggregate::parse(&row.aggregate).ok_or_else(corrupt)?,
+            normalization: Normalization::parse(&row.normalization)
+                .ok_or_else(|| corrupt("normalization", &row.normalization))?,
+            aggregate: Aggregate::parse(&row.aggregate)
+                .ok_or_else(|| corrupt("aggregate", &row.aggregate))?,
             jury_weight: row.jury_weight,
             vote_weight: row.vote_weight,
             votes_per_voter: row.votes_per_voter,
@@ -139,8 +144,8 @@ impl Round {
             opens_at: row.opens_at,
             closes_at: row.closes_at,
             advance: Advance::from_parts(&row.advance_rule, row.advance_n, row.advance_threshold)
-                .ok_or_else(corrupt)?,
-            status: RoundStatus::parse(&row.status).ok_or_else(corrupt)?,
+                .ok_or_else(|| corrupt("advance_rule", &row.advance_rule))?,
+            status: RoundStatus::parse(&row.status).ok_or_else(|| corrupt("status", &row.status))?,
             version: row.version,
             entries,
             algorithm_version: row.algorithm_version,
@@ -199,30 +204,22 @@ impl Round {
         }
     }
 
-    pub fn require_status(&self, wanted: RoundStatus, doing: &str) -> AppResult<()> {
-        if self.status == wanted {
-            return Ok(());
-        }
-        Err(AppError::conflict(
-            "invalid_state",
-            format!("the round is {}; {doing} needs it {}", self.status.as_str(), wanted.as_str()),
-        ))
+    pub fn require_status(&self, needed: RoundStatus, action: RoundAction) -> Result<(), RoundRefusal> {
+        rules::require_status(self.status, needed, action)
     }
 }
 
-fn invalid(errors: Vec<(String, String)>) -> AppError {
-    AppError::invalid(
-        errors.into_iter().map(|(field, message)| crate::error::FieldError { field, message }).collect(),
-    )
+fn invalid(errors: Vec<(String, String)>) -> Vec<FieldIssue> {
+    errors.into_iter().map(|(field, message)| FieldIssue::new(field, message)).collect()
 }
 
-pub fn get(conn: &mut DbConn, id: i64) -> AppResult<Round> {
+pub fn get(conn: &mut DbConn, id: i64) -> StoreResult<Round> {
     let row = rounds::table
         .find(id)
         .select(RoundRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or_else(|| AppError::not_found("round"))?;
+        .found(Resource::Round)?;
     let criteria = criteria::table
         .filter(criteria::round_id.eq(id))
         .order(criteria::position)
@@ -233,7 +230,7 @@ pub fn get(conn: &mut DbConn, id: i64) -> AppResult<Round> {
 }
 
 /// The rounds of a campaign, in order.
-pub fn list(conn: &mut DbConn, campaign_id: i64) -> AppResult<Vec<Round>> {
+pub fn list(conn: &mut DbConn, campaign_id: i64) -> StoreResult<Vec<Round>> {
     campaign_store::get(conn, campaign_id)?;
     let ids: Vec<i64> = rounds::table
         .filter(rounds::campaign_id.eq(campaign_id))
@@ -314,19 +311,14 @@ fn config_json(c: &RoundConfig) -> serde_json::Value {
     })
 }
 
-fn campaign_for_rounds(conn: &mut DbConn, campaign_id: i64) -> AppResult<Campaign> {
+fn campaign_for_rounds(conn: &mut DbConn, campaign_id: i64) -> StoreResult<Campaign> {
     let campaign = campaign_store::get(conn, campaign_id)?;
-    if matches!(campaign.status(), CampaignStatus::Finished | CampaignStatus::Published) {
-        return Err(AppError::conflict(
-            "invalid_state",
-            format!("the campaign is {}: its rounds can no longer change", campaign.status),
-        ));
-    }
+    campaign_rules::check_rounds_changeable(campaign.status())?;
     Ok(campaign)
 }
 
 /// Adds a round after the campaign's existing ones.
-pub fn create(conn: &mut DbConn, actor: i64, campaign_id: i64, config: RoundConfig) -> AppResult<Round> {
+pub fn create(conn: &mut DbConn, actor: i64, campaign_id: i64, config: RoundConfig) -> StoreResult<Round> {
     rules::validate(&config).map_err(invalid)?;
     db::write_tx(conn, |conn| {
         db::lock_resource(conn, db::LockSpace::Campaign, campaign_id, false)?;
@@ -361,14 +353,14 @@ pub fn update(
     id: i64,
     expected_version: Option<i32>,
     change: impl FnOnce(RoundConfig) -> RoundConfig,
-) -> AppResult<Round> {
+) -> StoreResult<Round> {
     db::write_tx(conn, |conn| {
         let campaign_id = campaign_of(conn, id)?;
         db::lock_resource(conn, db::LockSpace::Campaign, campaign_id, false)?;
         campaign_for_rounds(conn, campaign_id)?;
         let round = get(conn, id)?;
         check_version(round.version, expected_version)?;
-        round.require_status(RoundStatus::Pending, "changing its settings")?;
+        round.require_status(RoundStatus::Pending, RoundAction::ChangeSettings)?;
         let config = change(round.config());
         rules::validate(&config).map_err(invalid)?;
         diesel::update(rounds::table.find(id))
@@ -387,12 +379,12 @@ pub fn update(
 }
 
 /// Deletes a pending round that is the campaign's last.
-pub fn delete(conn: &mut DbConn, actor: i64, id: i64) -> AppResult<()> {
+pub fn delete(conn: &mut DbConn, actor: i64, id: i64) -> StoreResult<()> {
     db::write_tx(conn, |conn| {
         let campaign_id = campaign_of(conn, id)?;
         db::lock_resource(conn, db::LockSpace::Campaign, campaign_id, false)?;
         let round = get(conn, id)?;
-        round.require_status(RoundStatus::Pending, "deleting it")?;
+        round.require_status(RoundStatus::Pending, RoundAction::Delete)?;
         let open: i64 = rounds::table
             .filter(rounds::campaign_id.eq(campaign_id))
             .filter(rounds::status.eq(RoundStatus::Open.as_str()))
@@ -400,13 +392,10 @@ pub fn delete(conn: &mut DbConn, actor: i64, id: i64) -> AppResult<()> {
             .get_result(conn)?;
         if open > 0 {
             // An open round was checked as the last round or not when it opened: keep that true.
-            return Err(AppError::conflict(
-                "invalid_state",
-                "rounds cannot be deleted while a round is open",
-            ));
+            return Err(RoundRefusal::DeleteWhileOpen.into());
         }
         if next_round(conn, &round)?.is_some() {
-            return Err(AppError::conflict("invalid_state", "only the campaign's last round can be deleted"));
+            return Err(RoundRefusal::DeleteNotLast.into());
         }
         diesel::delete(rounds::table.find(id)).execute(conn)?;
         audit::append(
@@ -420,13 +409,8 @@ pub fn delete(conn: &mut DbConn, actor: i64, id: i64) -> AppResult<()> {
     })
 }
 
-pub fn campaign_of(conn: &mut DbConn, round_id: i64) -> AppResult<i64> {
-    rounds::table
-        .find(round_id)
-        .select(rounds::campaign_id)
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::not_found("round"))
+pub fn campaign_of(conn: &mut DbConn, round_id: i64) -> StoreResult<i64> {
+    rounds::table.find(round_id).select(rounds::campaign_id).first(conn).optional()?.found(Resource::Round)
 }
 
 fn previous_round(conn: &mut DbConn, round: &Round) -> QueryResult<Option<(i64, String)>> {
@@ -448,21 +432,11 @@ fn next_round(conn: &mut DbConn, round: &Round) -> QueryResult<Option<i64>> {
         .optional()
 }
 
-fn open_refused(refusal: OpenRefusal) -> AppError {
-    let message = refusal.message();
-    match refusal {
-        OpenRefusal::FinalRoundRule { .. } => AppError::invalid_field("advance", message),
-        OpenRefusal::TooFewEntries { .. } => AppError::unprocessable("too_few_entries", message),
-        OpenRefusal::NoEntries => AppError::unprocessable("no_entries", message),
-        _ => AppError::conflict("invalid_state", message),
-    }
-}
-
 /// Opens a pending round. Its entries are fixed now: the submitted
 /// nominations for the first round, the entries the previous round advanced
 /// otherwise; their member company and branch are copied so that a later
 /// change of the org chart cannot move a frozen entry.
-pub fn open(conn: &mut DbConn, actor: i64, id: i64) -> AppResult<Round> {
+pub fn open(conn: &mut DbConn, actor: i64, id: i64) -> StoreResult<Round> {
     db::write_tx(conn, |conn| {
         let campaign_id = campaign_of(conn, id)?;
         db::lock_resource(conn, db::LockSpace::Campaign, campaign_id, false)?;
@@ -492,8 +466,7 @@ pub fn open(conn: &mut DbConn, actor: i64, id: i64) -> AppResult<Round> {
             &round.advance,
             campaign.winners_target as usize,
             candidates as usize,
-        )
-        .map_err(open_refused)?;
+        )?;
         match previous {
             None => {
                 let source = nominations::table
@@ -578,12 +551,12 @@ struct ReviewRow {
     scores: String,
 }
 
-pub(crate) fn parse_scores(text: &str) -> AppResult<BTreeMap<i64, f64>> {
-    serde_json::from_str(text)
-        .map_err(|e| AppError::internal(anyhow::anyhow!("stored scores unreadable: {e}")))
+/// A review's stored scores (`key` names its row in an error).
+pub(crate) fn parse_scores(text: &str, key: impl ToString) -> StoreResult<BTreeMap<i64, f64>> {
+    serde_json::from_str(text).map_err(|_| StoreError::corrupt("reviews", "scores", key, text))
 }
 
-pub fn inputs(conn: &mut DbConn, round: &Round) -> AppResult<Inputs> {
+pub fn inputs(conn: &mut DbConn, round: &Round) -> StoreResult<Inputs> {
     let entries = entries::table
         .inner_join(nominations::table)
         .filter(entries::round_id.eq(round.id))
@@ -617,20 +590,25 @@ pub fn inputs(conn: &mut DbConn, round: &Round) -> AppResult<Inputs> {
             Ok(scoring::Review {
                 reviewer_id: r.reviewer_id,
                 nomination_id: r.nomination_id,
-                scores: parse_scores(&r.scores)?,
+                scores: parse_scores(
+                    &r.scores,
+                    format!("{}/{}/{}", round.id, r.nomination_id, r.reviewer_id),
+                )?,
             })
         })
-        .collect::<AppResult<Vec<_>>>()?;
+        .collect::<StoreResult<Vec<_>>>()?;
     Ok(Inputs { rules: round.rules(), entries, reviews })
 }
 
 /// Entries with fewer reviews than the round asks for.
+/// How many of a round's entries have fewer reviews than each should get.
 pub fn short_of_reviews(inputs: &Inputs, per_entry: i32) -> usize {
-    let mut received: BTreeMap<i64, i32> = BTreeMap::new();
+    let mut received: BTreeMap<i64, usize> = BTreeMap::new();
     for r in &inputs.reviews {
         *received.entry(r.nomination_id).or_default() += 1;
     }
-    inputs.entries.iter().filter(|e| received.get(&e.nomination_id).copied().unwrap_or(0) < per_entry).count()
+    let counts = inputs.entries.iter().map(|e| received.get(&e.nomination_id).copied().unwrap_or(0));
+    rules::short_of_reviews(counts, per_entry)
 }
 
 /// One line of a ranking, with what a reader needs beside the numbers.
@@ -738,9 +716,9 @@ fn branch_ids(conn: &mut DbConn, round_id: i64) -> QueryResult<BTreeMap<i64, i64
 }
 
 /// The ranking as it would be if the round closed now (open rounds only).
-pub fn preview(conn: &mut DbConn, id: i64, page: PageRequest) -> AppResult<Ranking> {
+pub fn preview(conn: &mut DbConn, id: i64, page: PageRequest) -> StoreResult<Ranking> {
     let round = get(conn, id)?;
-    round.require_status(RoundStatus::Open, "a preview")?;
+    round.require_status(RoundStatus::Open, RoundAction::Preview)?;
     let inputs = inputs(conn, &round)?;
     let outcomes = scoring::close(&inputs.rules, &inputs.entries, &inputs.reviews);
     let advanced = outcomes.iter().filter(|o| o.advanced).count() as i64;
@@ -772,7 +750,7 @@ pub fn preview(conn: &mut DbConn, id: i64, page: PageRequest) -> AppResult<Ranki
 /// Closes an open round: scores, cuts and freezes every entry's result and
 /// the round's fingerprint. Refused while entries lack reviews unless the
 /// admin says so; the last round must yield exactly the winners target.
-pub fn close(conn: &mut DbConn, actor: i64, id: i64, allow_missing_reviews: bool) -> AppResult<Round> {
+pub fn close(conn: &mut DbConn, actor: i64, id: i64, allow_missing_reviews: bool) -> StoreResult<Round> {
     db::write_tx(conn, |conn| {
         let campaign_id = campaign_of(conn, id)?;
         // Exclusive: reviews and votes in flight land before the count, later ones are refused.
@@ -781,32 +759,14 @@ pub fn close(conn: &mut DbConn, actor: i64, id: i64, allow_missing_reviews: bool
         db::lock_resource(conn, db::LockSpace::RoundVotes, id, false)?;
         let campaign = campaign_store::get(conn, campaign_id)?;
         let round = get(conn, id)?;
-        round.require_status(RoundStatus::Open, "closing it")?;
+        round.require_status(RoundStatus::Open, RoundAction::Close)?;
         let inputs = inputs(conn, &round)?;
         let short = short_of_reviews(&inputs, round.reviews_per_entry);
-        if short > 0 && !allow_missing_reviews {
-            return Err(AppError::conflict(
-                "reviews_missing",
-                format!(
-                    "{short} entries have fewer than {} reviews; finish them, or close with \
-                     {{\"allow_missing_reviews\": true}} to score them on the reviews they have",
-                    round.reviews_per_entry
-                ),
-            ));
-        }
         let outcomes = scoring::close(&inputs.rules, &inputs.entries, &inputs.reviews);
         let advanced = outcomes.iter().filter(|o| o.advanced).count();
         let is_last = next_round(conn, &round)?.is_none();
-        if is_last && advanced != campaign.winners_target as usize {
-            return Err(AppError::conflict(
-                "winners_target_missed",
-                format!(
-                    "this last round would advance {advanced}, not the winners target {}: \
-                     too many entries were ruled out while it ran",
-                    campaign.winners_target
-                ),
-            ));
-        }
+        let target = campaign.winners_target as usize;
+        rules::check_close(short, round.reviews_per_entry, allow_missing_reviews, is_last, advanced, target)?;
         let hash = scoring::fingerprint(&inputs.rules, &inputs.entries, &inputs.reviews, &outcomes);
         freeze(conn, id, &outcomes)?;
         crate::store::votes::publish_ledger(conn, id)?;
@@ -889,9 +849,10 @@ fn decided_by_text(d: DecidedBy) -> String {
     serde_json::to_value(d).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
-fn decided_by_parse(text: &str) -> AppResult<DecidedBy> {
-    serde_json::from_value(json!(text))
-        .map_err(|_| AppError::internal(anyhow::anyhow!("unknown decided_by {text:?}")))
+fn decided_by_parse(text: &str, nomination_id: i64) -> StoreResult<DecidedBy> {
+    serde_json::from_value(json!(text)).map_err(|_| {
+        StoreError::corrupt("entries", "decided_by", format!("of nomination {nomination_id}"), text)
+    })
 }
 
 #[derive(Queryable, Selectable)]
@@ -912,13 +873,10 @@ struct FrozenRow {
 }
 
 impl FrozenRow {
-    fn outcome(self) -> AppResult<(Outcome, i64)> {
-        let missing = || {
-            AppError::internal(anyhow::anyhow!(
-                "entry {} of a closed round has no result",
-                self.nomination_id
-            ))
-        };
+    fn outcome(self) -> StoreResult<(Outcome, i64)> {
+        // A closed round's entry without a result: the freeze left it incomplete.
+        let id = self.nomination_id;
+        let missing = || StoreError::corrupt("entries", "result", format!("of nomination {id}"), "NULL");
         Ok((
             Outcome {
                 nomination_id: self.nomination_id,
@@ -931,7 +889,7 @@ impl FrozenRow {
                 final_score: self.final_score.ok_or_else(missing)?,
                 rank: self.rank.ok_or_else(missing)? as usize,
                 advanced: self.advanced.ok_or_else(missing)?,
-                decided_by: decided_by_parse(self.decided_by.as_deref().ok_or_else(missing)?)?,
+                decided_by: decided_by_parse(self.decided_by.as_deref().ok_or_else(missing)?, id)?,
             },
             self.branch_id,
         ))
@@ -944,7 +902,7 @@ fn frozen(
     id: i64,
     advanced_only: bool,
     page: Option<PageRequest>,
-) -> AppResult<Vec<(Outcome, i64)>> {
+) -> StoreResult<Vec<(Outcome, i64)>> {
     let mut query = entries::table
         .filter(entries::round_id.eq(id))
         .order(entries::rank)
@@ -960,9 +918,9 @@ fn frozen(
 }
 
 /// The frozen ranking of a closed round.
-pub fn results(conn: &mut DbConn, id: i64, page: PageRequest) -> AppResult<Ranking> {
+pub fn results(conn: &mut DbConn, id: i64, page: PageRequest) -> StoreResult<Ranking> {
     let round = get(conn, id)?;
-    round.require_status(RoundStatus::Closed, "results")?;
+    round.require_status(RoundStatus::Closed, RoundAction::Results)?;
     let outcomes = frozen(conn, id, false, Some(page))?;
     let advanced = entries::table
         .filter(entries::round_id.eq(id))
@@ -997,9 +955,9 @@ pub struct Recount {
     pub algorithm_version: String,
 }
 
-pub fn recount(conn: &mut DbConn, id: i64) -> AppResult<Recount> {
+pub fn recount(conn: &mut DbConn, id: i64) -> StoreResult<Recount> {
     let round = get(conn, id)?;
-    round.require_status(RoundStatus::Closed, "a recount")?;
+    round.require_status(RoundStatus::Closed, RoundAction::Recount)?;
     let inputs = inputs(conn, &round)?;
     let stored: Vec<Outcome> = frozen(conn, id, false, None)?.into_iter().map(|(o, _)| o).collect();
     let recomputed = scoring::close(&inputs.rules, &inputs.entries, &inputs.reviews);
@@ -1030,7 +988,7 @@ pub struct Winners {
 
 /// The campaign's winners: the entries its last round advanced, once that
 /// round has closed.
-pub fn winners(conn: &mut DbConn, campaign_id: i64, page: PageRequest) -> AppResult<Winners> {
+pub fn winners(conn: &mut DbConn, campaign_id: i64, page: PageRequest) -> StoreResult<Winners> {
     let campaign = campaign_store::get(conn, campaign_id)?;
     let last: Option<(i64, String, Option<String>)> = rounds::table
         .filter(rounds::campaign_id.eq(campaign_id))
@@ -1039,10 +997,7 @@ pub fn winners(conn: &mut DbConn, campaign_id: i64, page: PageRequest) -> AppRes
         .first(conn)
         .optional()?;
     let Some((round_id, _, result_hash)) = last.filter(|(_, s, _)| s == RoundStatus::Closed.as_str()) else {
-        return Err(AppError::conflict(
-            "not_decided",
-            "the winners are known once the campaign's last round has closed",
-        ));
+        return Err(RoundRefusal::WinnersNotDecided.into());
     };
     let total = entries::table
         .filter(entries::round_id.eq(round_id))
@@ -1063,27 +1018,8 @@ pub fn winners(conn: &mut DbConn, campaign_id: i64, page: PageRequest) -> AppRes
     })
 }
 
-/// The statuses of a campaign's rounds in order, and how many its last
-/// round advanced: what moving the campaign to finished depends on.
-pub fn screening_state(conn: &mut DbConn, campaign_id: i64) -> QueryResult<(Vec<RoundStatus>, usize)> {
-    let rows: Vec<(i64, String)> = rounds::table
-        .filter(rounds::campaign_id.eq(campaign_id))
-        .order(rounds::sequence)
-        .select((rounds::id, rounds::status))
-        .load(conn)?;
-    let advanced: i64 = match rows.last() {
-        Some((last, _)) => entries::table
-            .filter(entries::round_id.eq(last))
-            .filter(entries::advanced.eq(true))
-            .count()
-            .get_result(conn)?,
-        None => 0,
-    };
-    Ok((rows.iter().filter_map(|(_, s)| RoundStatus::parse(s)).collect(), advanced as usize))
-}
-
 /// Every closed round of a campaign with its frozen ranking, for the CSV export.
-pub fn all_results(conn: &mut DbConn, campaign_id: i64) -> AppResult<Vec<(Round, Vec<Standing>)>> {
+pub fn all_results(conn: &mut DbConn, campaign_id: i64) -> StoreResult<Vec<(Round, Vec<Standing>)>> {
     let mut out = Vec::new();
     for round in list(conn, campaign_id)? {
         if round.status == RoundStatus::Closed {

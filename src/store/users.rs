@@ -10,11 +10,12 @@ use serde_json::json;
 use crate::auth;
 use crate::db::schema::{branches, users};
 use crate::db::{self, DbConn};
-use crate::domain::account::Failures;
-use crate::domain::import::{EmployeeRow, Rejection};
+use crate::domain::account::{self as rules, AccountRefusal, Failures};
+use crate::domain::import::{self as import_rules, EmployeeRow, Existing, Rejection, RowPlan};
 use crate::domain::roles::{Role, Roles};
-use crate::error::{AppError, AppResult};
-use crate::store::{audit, contains_pattern, Page, PageRequest};
+use crate::store::{
+    audit, contains_pattern, MustExist, Page, PageRequest, Refusal, Resource, StoreError, StoreResult,
+};
 
 pub const ACTIVE: &str = "active";
 pub const DISABLED: &str = "disabled";
@@ -89,8 +90,8 @@ fn with_company() -> diesel::dsl::LeftJoin<users::table, branches::table> {
     users::table.left_join(branches::table)
 }
 
-pub fn get(conn: &mut DbConn, id: i64) -> AppResult<User> {
-    find(conn, id)?.ok_or_else(|| AppError::not_found("user"))
+pub fn get(conn: &mut DbConn, id: i64) -> StoreResult<User> {
+    find(conn, id)?.found(Resource::User)
 }
 
 pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<User>> {
@@ -111,7 +112,7 @@ pub struct UserFilter {
     pub q: Option<String>,
 }
 
-pub fn list(conn: &mut DbConn, filter: &UserFilter, page: PageRequest) -> AppResult<Page<User>> {
+pub fn list(conn: &mut DbConn, filter: &UserFilter, page: PageRequest) -> StoreResult<Page<User>> {
     let query = || {
         let mut q = with_company().into_boxed::<db::MultiBackend>();
         if let Some(branch) = filter.branch_id {
@@ -150,11 +151,13 @@ pub fn list(conn: &mut DbConn, filter: &UserFilter, page: PageRequest) -> AppRes
     Ok(page.of(items, total))
 }
 
-fn require_branch(conn: &mut DbConn, branch_id: Option<i64>) -> AppResult<()> {
+fn require_branch(conn: &mut DbConn, branch_id: Option<i64>) -> StoreResult<()> {
     if let Some(id) = branch_id {
         let exists: i64 = branches::table.filter(branches::id.eq(id)).count().get_result(conn)?;
         if exists == 0 {
-            return Err(AppError::invalid_field("branch_id", format!("branch {id} does not exist")));
+            return Err(
+                Refusal::UnknownReference { field: "branch_id", resource: Resource::Branch, id }.into()
+            );
         }
     }
     Ok(())
@@ -200,16 +203,16 @@ fn insert_values(
     }
 }
 
-fn duplicate_employee(e: diesel::result::Error, employee_no: &str) -> AppError {
+fn duplicate_employee(e: diesel::result::Error, employee_no: &str) -> StoreError {
     if db::is_unique_violation(&e) {
-        AppError::conflict("duplicate", format!("employee_no {employee_no} is already taken"))
+        AccountRefusal::EmployeeNoTaken(employee_no.to_owned()).into()
     } else {
         e.into()
     }
 }
 
 /// Creates an account and returns it with its one-time activation code.
-pub fn create(conn: &mut DbConn, actor: i64, user: NewUser) -> AppResult<(User, String)> {
+pub fn create(conn: &mut DbConn, actor: i64, user: NewUser) -> StoreResult<(User, String)> {
     let code = auth::new_activation_code();
     let created = db::write_tx(conn, |conn| {
         require_branch(conn, user.branch_id)?;
@@ -240,7 +243,7 @@ pub struct UserChanges {
     pub status: Option<String>,
 }
 
-pub fn update(conn: &mut DbConn, actor: i64, id: i64, changes: UserChanges) -> AppResult<User> {
+pub fn update(conn: &mut DbConn, actor: i64, id: i64, changes: UserChanges) -> StoreResult<User> {
     db::write_tx(conn, |conn| {
         let current = get(conn, id)?;
         if changes.name.is_none()
@@ -253,16 +256,12 @@ pub fn update(conn: &mut DbConn, actor: i64, id: i64, changes: UserChanges) -> A
         if let Some(branch) = changes.branch_id {
             require_branch(conn, branch)?;
         }
-        if actor == id
-            && (changes.status.as_deref() == Some(DISABLED)
-                || changes.roles.as_ref().is_some_and(|r| !r.contains("admin")))
-            && current.roles().has(Role::Admin)
-        {
-            return Err(AppError::conflict(
-                "self_lockout",
-                "an admin cannot disable or demote their own account",
-            ));
-        }
+        rules::check_self_change(
+            actor == id,
+            current.roles().has(Role::Admin),
+            changes.status.as_deref() == Some(DISABLED),
+            changes.roles.as_ref().is_none_or(|r| r.contains("admin")),
+        )?;
         diesel::update(users::table.find(id))
             .set((&changes, users::updated_at.eq(db::now())))
             .execute(conn)?;
@@ -276,13 +275,10 @@ pub fn update(conn: &mut DbConn, actor: i64, id: i64, changes: UserChanges) -> A
 }
 
 /// Clears the password and issues a new activation code (for a forgotten password).
-pub fn reset_activation(conn: &mut DbConn, actor: i64, id: i64) -> AppResult<(User, String)> {
+pub fn reset_activation(conn: &mut DbConn, actor: i64, id: i64) -> StoreResult<(User, String)> {
     if actor == id {
         // It would sign the admin out with no password: /auth/password is the way.
-        return Err(AppError::conflict(
-            "self_lockout",
-            "an admin cannot reset their own account; change the password instead",
-        ));
+        return Err(AccountRefusal::SelfReset.into());
     }
     let code = auth::new_activation_code();
     let user = db::write_tx(conn, |conn| {
@@ -386,7 +382,7 @@ pub fn clear_failures(conn: &mut DbConn, id: i64) -> QueryResult<()> {
 
 /// Sets the first password with a one-time code. The update only applies while
 /// the code is still the stored one, so a code works once even under a race.
-pub fn activate(conn: &mut DbConn, id: i64, code_hash: &str, password_hash: &str) -> AppResult<User> {
+pub fn activate(conn: &mut DbConn, id: i64, code_hash: &str, password_hash: &str) -> StoreResult<User> {
     db::write_tx(conn, |conn| {
         let updated = diesel::update(
             users::table
@@ -405,7 +401,7 @@ pub fn activate(conn: &mut DbConn, id: i64, code_hash: &str, password_hash: &str
         ))
         .execute(conn)?;
         if updated == 0 {
-            return Err(AppError::unauthorized("the activation code is not valid"));
+            return Err(AccountRefusal::ActivationCodeInvalid.into());
         }
         audit::append(conn, Some(id), "user.activate", &format!("user:{id}"), json!({}))?;
         get(conn, id)
@@ -414,7 +410,7 @@ pub fn activate(conn: &mut DbConn, id: i64, code_hash: &str, password_hash: &str
 
 /// Replaces the password if it is still the one that was checked, and bumps the
 /// token version so that every token issued before stops working.
-pub fn change_password(conn: &mut DbConn, id: i64, old_hash: &str, new_hash: &str) -> AppResult<User> {
+pub fn change_password(conn: &mut DbConn, id: i64, old_hash: &str, new_hash: &str) -> StoreResult<User> {
     db::write_tx(conn, |conn| {
         let updated = diesel::update(users::table.find(id).filter(users::password_hash.eq(old_hash)))
             .set((
@@ -424,7 +420,7 @@ pub fn change_password(conn: &mut DbConn, id: i64, old_hash: &str, new_hash: &st
             ))
             .execute(conn)?;
         if updated == 0 {
-            return Err(AppError::conflict("stale", "the password was changed meanwhile; sign in again"));
+            return Err(AccountRefusal::PasswordChangedMeanwhile.into());
         }
         audit::append(conn, Some(id), "user.change_password", &format!("user:{id}"), json!({}))?;
         get(conn, id)
@@ -437,7 +433,7 @@ pub fn upsert_admin(
     employee_no: &str,
     name: &str,
     password_hash: &str,
-) -> AppResult<User> {
+) -> StoreResult<User> {
     db::write_tx(conn, |conn| {
         let existing = credentials(conn, employee_no)?;
         let id = match existing {
@@ -494,7 +490,7 @@ pub fn ids_by_employee_no(conn: &mut DbConn) -> QueryResult<HashMap<String, i64>
 /// Gives every account that has not chosen a password yet this password
 /// hash, in place of its activation code. For the demo, whose accounts share
 /// one password so that the API can be tried at once; returns how many.
-pub fn set_pending_passwords(conn: &mut DbConn, actor: i64, password_hash: &str) -> AppResult<usize> {
+pub fn set_pending_passwords(conn: &mut DbConn, actor: i64, password_hash: &str) -> StoreResult<usize> {
     db::write_tx(conn, |conn| {
         let updated = diesel::update(users::table.filter(users::password_hash.is_null()))
             .set((
@@ -549,18 +545,15 @@ pub fn import(
     conn: &mut DbConn,
     actor: Option<i64>,
     rows: impl Iterator<Item = Result<EmployeeRow, Rejection>>,
-) -> AppResult<ImportReport> {
+) -> StoreResult<ImportReport> {
     let branch_ids = crate::store::org::branch_ids_by_code(conn)?;
     let mut report = ImportReport::default();
     let mut batch = Vec::with_capacity(IMPORT_BATCH);
     for row in rows {
         match row {
-            Ok(row) => match branch_ids.get(&row.branch_code) {
-                Some(&branch_id) => batch.push((row, branch_id)),
-                None => report.rejected.push(Rejection {
-                    line: row.line,
-                    message: format!("unknown branch_code {:?}", row.branch_code),
-                }),
+            Ok(row) => match import_rules::branch_of(&row, &branch_ids) {
+                Ok(branch_id) => batch.push((row, branch_id)),
+                Err(rejection) => report.rejected.push(rejection),
             },
             Err(rejection) => report.rejected.push(rejection),
         }
@@ -581,7 +574,7 @@ fn import_batch(
     actor: Option<i64>,
     batch: &[(EmployeeRow, i64)],
     report: &mut ImportReport,
-) -> AppResult<()> {
+) -> StoreResult<()> {
     // A concurrent import may create the same people between our read and our
     // insert; the unique index refuses it and the retry sees them as updates.
     let mut attempts = 0;
@@ -596,19 +589,39 @@ fn import_batch(
                 report.rejected.extend(outcome.rejected);
                 return Ok(());
             }
-            Err(e) if attempts < 3 && e.code == "duplicate" => continue,
-            Err(e) if e.status.is_server_error() => return Err(e),
-            // Whatever else stops a batch is reported against its rows, so the
+            Err(StoreError::Refused(Refusal::Duplicate(_))) if attempts < 3 => continue,
+            // What the rows' data broke is reported against them, so the
             // report still accounts for every line and the codes of the
             // batches already written are not lost.
-            Err(e) => {
-                report.rejected.extend(batch.iter().map(|(row, _)| Rejection {
-                    line: row.line,
-                    message: format!("not written: {}", e.detail),
-                }));
-                return Ok(());
-            }
+            Err(e) => match unwritable(&e) {
+                Some(why) => {
+                    report.rejected.extend(batch.iter().map(|(row, _)| Rejection {
+                        line: row.line,
+                        message: format!("not written: {why}"),
+                    }));
+                    return Ok(());
+                }
+                None => return Err(e),
+            },
         }
+    }
+}
+
+/// Why a batch's rows could not be written, when it was their data.
+fn unwritable(e: &StoreError) -> Option<&'static str> {
+    use diesel::result::{DatabaseErrorKind as Kind, Error};
+    match e {
+        StoreError::Refused(Refusal::Duplicate(_)) => Some("another import wrote the same people meanwhile"),
+        StoreError::Db(Error::DatabaseError(Kind::ForeignKeyViolation, _)) => {
+            Some("its branch was deleted meanwhile")
+        }
+        StoreError::Db(Error::DatabaseError(Kind::CheckViolation, _)) => {
+            Some("a value is outside what the stored data allows")
+        }
+        StoreError::Db(Error::DatabaseError(_, info)) if info.message().contains("0x00") => {
+            Some("text must not contain NUL characters")
+        }
+        _ => None,
     }
 }
 
@@ -623,33 +636,24 @@ fn import_batch_once(
     conn: &mut DbConn,
     actor: Option<i64>,
     batch: &[(EmployeeRow, i64)],
-) -> AppResult<BatchOutcome> {
+) -> StoreResult<BatchOutcome> {
     let numbers: Vec<&str> = batch.iter().map(|(row, _)| row.employee_no.as_str()).collect();
-    let existing: HashMap<String, (i64, String, Option<i64>, String)> = users::table
+    let existing: HashMap<String, Existing> = users::table
         .filter(users::employee_no.eq_any(&numbers))
         .select((users::employee_no, (users::id, users::name, users::branch_id, users::roles)))
         .load::<(String, (i64, String, Option<i64>, String))>(conn)?
         .into_iter()
+        .map(|(no, (id, name, branch_id, roles))| (no, Existing { id, name, branch_id, roles }))
         .collect();
     let now = db::now();
     let mut outcome = BatchOutcome { codes: vec![], updated: 0, unchanged: 0, rejected: vec![] };
     let mut updated_numbers = vec![];
     let mut new_rows = vec![];
     for (row, branch_id) in batch {
-        match existing.get(&row.employee_no) {
-            // An admin cannot change their own account by import (and so
-            // cannot demote themselves by accident).
-            Some((id, ..)) if Some(*id) == actor => outcome.rejected.push(Rejection {
-                line: row.line,
-                message: "this is your own account; change it through the API instead".into(),
-            }),
-            Some((id, name, current_branch, current_roles)) => {
-                let roles =
-                    row.roles.as_ref().map(|r| r.to_string()).unwrap_or_else(|| current_roles.clone());
-                if *name == row.name && *current_branch == Some(*branch_id) && roles == *current_roles {
-                    outcome.unchanged += 1;
-                    continue;
-                }
+        match import_rules::plan_row(row, *branch_id, existing.get(&row.employee_no), actor) {
+            RowPlan::Reject(rejection) => outcome.rejected.push(rejection),
+            RowPlan::Unchanged => outcome.unchanged += 1,
+            RowPlan::Update { id, roles } => {
                 diesel::update(users::table.find(id))
                     .set((
                         users::name.eq(&row.name),
@@ -661,7 +665,7 @@ fn import_batch_once(
                 outcome.updated += 1;
                 updated_numbers.push(row.employee_no.as_str());
             }
-            None => {
+            RowPlan::Create => {
                 let code = auth::new_activation_code();
                 let user = NewUser {
                     employee_no: row.employee_no.clone(),

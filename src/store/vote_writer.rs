@@ -15,8 +15,8 @@ use diesel::connection::SimpleConnection;
 use tokio::sync::oneshot;
 
 use crate::db::{self, Backend, DatabaseUrl, DbConn};
-use crate::error::{AppError, AppResult};
-use crate::store::votes::{self, Cast, Receipt, VoteError};
+use crate::store::votes::{self, Cast, Receipt};
+use crate::store::{StoreError, StoreResult, Unavailable};
 
 pub enum Command {
     Cast(Cast),
@@ -24,7 +24,7 @@ pub enum Command {
 }
 
 /// What the writer answers: a receipt for a vote, nothing for a withdrawal.
-pub type Answer = Result<Option<Receipt>, VoteError>;
+pub type Answer = StoreResult<Option<Receipt>>;
 
 type Job = (Command, oneshot::Sender<Answer>);
 
@@ -70,15 +70,15 @@ impl VoteWriter {
         Ok(VoteWriter { sender: Some(sender), threads, checkpointer })
     }
 
-    pub async fn submit(&self, command: Command) -> AppResult<Option<Receipt>> {
+    pub async fn submit(&self, command: Command) -> StoreResult<Option<Receipt>> {
+        let unavailable = StoreError::Unavailable;
         let (reply, answer) = oneshot::channel();
-        let sender = self.sender.as_ref().ok_or_else(|| AppError::unavailable("shutting down", 1))?;
+        let sender = self.sender.as_ref().ok_or(unavailable(Unavailable::ShuttingDown))?;
         sender.try_send((command, reply)).map_err(|e| match e {
-            TrySendError::Full(_) => AppError::unavailable("too many votes waiting; retry shortly", 1),
-            TrySendError::Disconnected(_) => AppError::unavailable("the vote writer has stopped", 1),
+            TrySendError::Full(_) => unavailable(Unavailable::VoteQueueFull),
+            TrySendError::Disconnected(_) => unavailable(Unavailable::VoteWriterStopped),
         })?;
-        let answer = answer.await.map_err(|_| AppError::unavailable("the vote was not saved; retry", 1))?;
-        Ok(answer?)
+        answer.await.map_err(|_| unavailable(Unavailable::VoteNotSaved))?
     }
 }
 
@@ -130,7 +130,7 @@ fn write_run(url: &DatabaseUrl, conn: &mut DbConn, run: &[&Command]) -> Vec<Answ
         Err(Failure::Crossed) if run.len() > 1 => {
             run.chunks(1).flat_map(|one| write_run(url, conn, one)).collect()
         }
-        Err(_) => run.iter().map(|_| Err(VoteError::NotCommitted)).collect(),
+        Err(_) => run.iter().map(|_| Err(StoreError::Unavailable(Unavailable::VoteNotSaved))).collect(),
     }
 }
 
@@ -196,7 +196,12 @@ fn write_tx(
 ) -> Result<Vec<Answer>, diesel::result::Error> {
     let written = db::write_tx(conn, |conn| match run {
         [Command::Withdraw { round_id, voter_id, nomination_id }] => {
-            votes::withdraw(conn, *round_id, *voter_id, *nomination_id, now).map(|()| vec![Ok(None)])
+            votes::withdraw(conn, *round_id, *voter_id, *nomination_id, now).map(|()| vec![Ok(None)]).map_err(
+                |e| match e {
+                    StoreError::Db(e) => Stop::Db(e),
+                    refused => Stop::Refused(refused),
+                },
+            )
         }
         _ => {
             let casts: Vec<&Cast> = run
@@ -207,13 +212,28 @@ fn write_tx(
                 })
                 .collect();
             let answers = votes::cast_batch(conn, &casts, now)?;
-            Ok(answers.into_iter().map(|answer| answer.map(Some).map_err(VoteError::Refused)).collect())
+            Ok(answers.into_iter().map(|answer| answer.map(Some).map_err(StoreError::from)).collect())
         }
     });
     match written {
         Ok(answers) => Ok(answers),
-        Err(VoteError::Db(e)) => Err(e),
-        Err(refused) => Ok(vec![Err(refused)]),
+        Err(Stop::Db(e)) => Err(e),
+        Err(Stop::Refused(refused)) => Ok(vec![Err(refused)]),
+    }
+}
+
+/// What ends one of the writer's transactions early: the database (the run
+/// is tried again, or fails), or a refused withdrawal (which is its answer).
+/// The database's errors stay as diesel gives them, so that a broken unique
+/// rule is a race to retry here, not a refusal.
+enum Stop {
+    Db(diesel::result::Error),
+    Refused(StoreError),
+}
+
+impl From<diesel::result::Error> for Stop {
+    fn from(e: diesel::result::Error) -> Self {
+        Stop::Db(e)
     }
 }
 

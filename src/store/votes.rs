@@ -12,10 +12,10 @@ use crate::db::schema::{
 };
 use crate::db::{self, DbConn};
 use crate::domain::campaign::NominationStatus;
+use crate::domain::round::RoundRefusal;
 use crate::domain::round::{RoundKind, RoundStatus};
-use crate::domain::vote::{self as rules, Refusal, VotingRound};
-use crate::error::{AppError, AppResult};
-use crate::store::{Page, PageRequest};
+use crate::domain::vote::{self as rules, VoteRefusal, VotingRound};
+use crate::store::{MustExist, Page, PageRequest, Resource, StoreResult};
 
 /// One vote as a client asks for it.
 #[derive(Debug, Clone)]
@@ -38,45 +38,6 @@ pub struct Receipt {
     pub replayed: bool,
 }
 
-/// Why a vote failed: a rule said no, or the database did.
-#[derive(Debug)]
-pub enum VoteError {
-    Refused(Refusal),
-    Db(diesel::result::Error),
-    /// The batch it was in could not be committed; nothing of it was written.
-    NotCommitted,
-}
-
-impl From<diesel::result::Error> for VoteError {
-    fn from(e: diesel::result::Error) -> Self {
-        VoteError::Db(e)
-    }
-}
-
-impl From<Refusal> for VoteError {
-    fn from(r: Refusal) -> Self {
-        VoteError::Refused(r)
-    }
-}
-
-impl From<VoteError> for AppError {
-    fn from(e: VoteError) -> Self {
-        match e {
-            VoteError::Refused(r) => {
-                let (status, code, message) = r.describe();
-                AppError::new(
-                    actix_web::http::StatusCode::from_u16(status)
-                        .unwrap_or(actix_web::http::StatusCode::CONFLICT),
-                    code,
-                    message,
-                )
-            }
-            VoteError::Db(e) => e.into(),
-            VoteError::NotCommitted => AppError::unavailable("the vote could not be saved; retry", 1),
-        }
-    }
-}
-
 /// Deserialized from `read_pg`'s JSON too, as an array in field order, its
 /// times as microseconds since the epoch (JSON's text form of a timestamp
 /// past year 9999 is one chrono cannot read).
@@ -94,26 +55,31 @@ struct RoundRow {
 }
 
 impl RoundRow {
-    fn voting(&self) -> (VotingRound, i32) {
+    /// The round as voting sees it, and its votes per voter; a kind or status
+    /// this version does not know is an error, never a guess.
+    fn voting(&self, round_id: i64) -> QueryResult<(VotingRound, i32)> {
+        let unknown = |column: &str, value: &str| {
+            let why = format!(
+                "rounds row {round_id} holds {value:?} in {column}, which this version does not know"
+            );
+            diesel::result::Error::DeserializationError(why.into())
+        };
         let round = VotingRound {
-            kind: RoundKind::parse(&self.kind).unwrap_or(RoundKind::Review),
-            status: RoundStatus::parse(&self.status).unwrap_or(RoundStatus::Closed),
+            kind: RoundKind::parse(&self.kind).ok_or_else(|| unknown("kind", &self.kind))?,
+            status: RoundStatus::parse(&self.status).ok_or_else(|| unknown("status", &self.status))?,
             opens_at: self.opens_at,
             closes_at: self.closes_at,
             allow_withdrawal: self.allow_vote_withdrawal,
         };
-        (round, self.votes_per_voter)
+        Ok((round, self.votes_per_voter))
     }
 }
 
-fn voting_round(conn: &mut DbConn, round_id: i64) -> Result<(VotingRound, i32), VoteError> {
-    let row: RoundRow = rounds::table
-        .find(round_id)
-        .select(RoundRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or(Refusal::NoSuchEntry)?;
-    Ok(row.voting())
+/// The round as voting sees it, if there is one.
+fn voting_round(conn: &mut DbConn, round_id: i64) -> QueryResult<Option<(VotingRound, i32)>> {
+    let row: Option<RoundRow> =
+        rounds::table.find(round_id).select(RoundRow::as_select()).first(conn).optional()?;
+    row.map(|row| row.voting(round_id)).transpose()
 }
 
 #[derive(Insertable)]
@@ -165,9 +131,9 @@ pub fn cast_batch(
     conn: &mut DbConn,
     casts: &[&Cast],
     now: NaiveDateTime,
-) -> QueryResult<Vec<Result<Receipt, Refusal>>> {
+) -> QueryResult<Vec<Result<Receipt, VoteRefusal>>> {
     let mut standing = read_standing(conn, casts)?;
-    let answers: Vec<Result<Receipt, Refusal>> = casts
+    let answers: Vec<Result<Receipt, VoteRefusal>> = casts
         .iter()
         .map(|cast| {
             let request = rules::Request {
@@ -218,9 +184,13 @@ struct Found {
 }
 
 impl Found {
-    fn into_standing(self) -> rules::Standing {
+    fn into_standing(self) -> QueryResult<rules::Standing> {
         let mut standing = rules::Standing {
-            rounds: self.rounds.into_iter().map(|(id, row)| (id, row.voting())).collect(),
+            rounds: self
+                .rounds
+                .into_iter()
+                .map(|(id, row)| Ok((id, row.voting(id)?)))
+                .collect::<QueryResult<_>>()?,
             ..Default::default()
         };
         standing.entries = self
@@ -242,7 +212,7 @@ impl Found {
                 ((voter, key), rules::Earlier { round_id, nomination_id, receipt, withdrawn })
             })
             .collect();
-        standing
+        Ok(standing)
     }
 }
 
@@ -260,7 +230,7 @@ fn read_standing(conn: &mut DbConn, casts: &[&Cast]) -> QueryResult<rules::Stand
         DbConn::Pg(pg) => read_pg(pg, casts, &round_ids)?,
         DbConn::Sqlite(lite) => read_sqlite(lite, casts, &round_ids)?,
     };
-    Ok(found.into_standing())
+    found.into_standing()
 }
 
 /// Pairs sorted and without repeats, as two columns: the (round, nomination),
@@ -582,16 +552,16 @@ pub fn withdraw(
     voter_id: i64,
     nomination_id: i64,
     now: NaiveDateTime,
-) -> Result<(), VoteError> {
+) -> StoreResult<()> {
     // As a vote does: a close waits for this, and this sees a close.
     db::lock_resource(conn, db::LockSpace::RoundVotes, round_id, true)?;
-    let (round, _) = voting_round(conn, round_id)?;
+    let (round, _) = voting_round(conn, round_id)?.ok_or(VoteRefusal::NoSuchEntry)?;
     rules::check_withdrawal(&round, now)?;
     let receipt: Option<String> = diesel::delete(votes::table.find((round_id, voter_id, nomination_id)))
         .returning(votes::receipt)
         .get_result(conn)
         .optional()?;
-    let receipt = receipt.ok_or(Refusal::NoSuchVote)?;
+    let receipt = receipt.ok_or(VoteRefusal::NoSuchVote)?;
     // The entry's row before the ballot's, as a batch of votes takes them.
     diesel::update(entries::table.find((round_id, nomination_id)))
         .set(entries::votes.eq(entries::votes - 1))
@@ -602,7 +572,7 @@ pub fn withdraw(
             .set(ballots::used.eq(ballots::used - 1))
             .execute(pg)?;
         if held == 0 {
-            return Err(Refusal::NoSuchVote.into());
+            return Err(VoteRefusal::NoSuchVote.into());
         }
     }
     // A late retry of the request that made the vote must not bring it back.
@@ -668,10 +638,10 @@ pub struct Listed {
 /// Everyone standing in a voting round (entries whose nomination is still
 /// submitted), in ballot order: one query, the same for every voter, so
 /// that a node can share it among all the ballots it serves.
-pub fn candidates(conn: &mut DbConn, round_id: i64) -> AppResult<Vec<Listed>> {
-    let (round, _) = voting_round(conn, round_id).map_err(|_| AppError::not_found("round"))?;
+pub fn candidates(conn: &mut DbConn, round_id: i64) -> StoreResult<Vec<Listed>> {
+    let (round, _) = voting_round(conn, round_id)?.found(Resource::Round)?;
     if round.kind == RoundKind::Review {
-        return Err(Refusal::NotAVotingRound.into_app());
+        return Err(VoteRefusal::NotAVotingRound.into());
     }
     Ok(entries::table
         .inner_join(nominations::table)
@@ -703,10 +673,10 @@ pub fn ballot(
     field: &[Listed],
     filter: &CandidateFilter,
     page: PageRequest,
-) -> AppResult<BallotView> {
-    let (round, limit) = voting_round(conn, round_id).map_err(|_| AppError::not_found("round"))?;
+) -> StoreResult<BallotView> {
+    let (round, limit) = voting_round(conn, round_id)?.found(Resource::Round)?;
     if round.kind == RoundKind::Review {
-        return Err(Refusal::NotAVotingRound.into_app());
+        return Err(VoteRefusal::NotAVotingRound.into());
     }
     let my_votes: Vec<MyVote> = votes::table
         .filter(votes::round_id.eq(round_id))
@@ -750,12 +720,6 @@ pub fn ballot(
     })
 }
 
-impl Refusal {
-    pub fn into_app(self) -> AppError {
-        VoteError::Refused(self).into()
-    }
-}
-
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LedgerLine {
     pub receipt: String,
@@ -778,17 +742,17 @@ pub fn publish_ledger(conn: &mut DbConn, round_id: i64) -> QueryResult<usize> {
 }
 
 /// A closed round's published ledger, answering `Conflict` before the close.
-fn published(conn: &mut DbConn, round_id: i64) -> AppResult<()> {
-    let (round, _) = voting_round(conn, round_id).map_err(|_| AppError::not_found("round"))?;
+fn published(conn: &mut DbConn, round_id: i64) -> StoreResult<()> {
+    let (round, _) = voting_round(conn, round_id)?.found(Resource::Round)?;
     if round.status != RoundStatus::Closed {
-        return Err(AppError::conflict("invalid_state", "the ledger is published when the round closes"));
+        return Err(RoundRefusal::LedgerNotPublished.into());
     }
     Ok(())
 }
 
 /// Every counted vote of a closed round as (receipt, nomination), ordered by
 /// receipt (random, so the order says nothing of who voted when).
-pub fn ledger(conn: &mut DbConn, round_id: i64, page: PageRequest) -> AppResult<Page<LedgerLine>> {
+pub fn ledger(conn: &mut DbConn, round_id: i64, page: PageRequest) -> StoreResult<Page<LedgerLine>> {
     published(conn, round_id)?;
     let total = ledger::table.filter(ledger::round_id.eq(round_id)).count().get_result(conn)?;
     let items = ledger::table
@@ -806,7 +770,7 @@ pub fn ledger(conn: &mut DbConn, round_id: i64, page: PageRequest) -> AppResult<
 
 /// A closed round's published ledger counted afresh, by entry: what anyone
 /// can do with its lines, rather than the counters the writer kept.
-pub fn ledger_counts(conn: &mut DbConn, round_id: i64) -> AppResult<BTreeMap<i64, i64>> {
+pub fn ledger_counts(conn: &mut DbConn, round_id: i64) -> StoreResult<BTreeMap<i64, i64>> {
     published(conn, round_id)?;
     Ok(ledger::table
         .filter(ledger::round_id.eq(round_id))
@@ -839,8 +803,8 @@ pub struct Anomalies {
 
 /// Minutes in which one IP address or one branch cast at least `threshold`
 /// of the round's standing votes, busiest first (at most 500 of each).
-pub fn anomalies(conn: &mut DbConn, round_id: i64, threshold: i64) -> AppResult<Anomalies> {
-    crate::store::rounds::campaign_of(conn, round_id)?;
+pub fn anomalies(conn: &mut DbConn, round_id: i64, threshold: i64) -> StoreResult<Anomalies> {
+    rounds::table.find(round_id).select(rounds::id).first::<i64>(conn).optional()?.found(Resource::Round)?;
     let minute =
         |m: i64| chrono::DateTime::from_timestamp(m * 60, 0).map(|t| t.naive_utc()).unwrap_or_default();
     let count = diesel::dsl::count_star();

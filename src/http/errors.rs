@@ -6,6 +6,8 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::store::{StoreError, Unavailable};
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
@@ -139,35 +141,59 @@ impl ResponseError for AppError {
     }
 }
 
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Refused(refusal) => refusal.into(),
+            StoreError::Db(e) => database(e),
+            StoreError::Unavailable(why) => AppError::unavailable(
+                match why {
+                    Unavailable::ShuttingDown => "shutting down",
+                    Unavailable::VoteQueueFull => "too many votes waiting; retry shortly",
+                    Unavailable::VoteWriterStopped => "the vote writer has stopped",
+                    Unavailable::VoteNotSaved => "the vote was not saved; retry",
+                },
+                1,
+            ),
+            corrupt @ StoreError::Corrupt { .. } => AppError::internal(corrupt),
+        }
+    }
+}
+
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind as Kind, Error};
-        match &e {
-            Error::NotFound => AppError::not_found("resource"),
-            Error::DatabaseError(Kind::UniqueViolation, info) => AppError::conflict(
-                "duplicate",
-                format!("already exists ({})", info.constraint_name().unwrap_or(info.message())),
-            ),
-            Error::DatabaseError(Kind::ForeignKeyViolation, _) => AppError::conflict(
-                "in_use",
-                "the resource is referenced by others or refers to one that does not exist",
-            ),
-            // PostgreSQL refuses NUL in text; the input was the client's.
-            Error::DatabaseError(_, info) if info.message().contains("0x00") => {
-                AppError::bad_request("text must not contain NUL (\\u0000) characters")
-            }
-            Error::DatabaseError(Kind::CheckViolation, info) => {
-                AppError::unprocessable("constraint", info.message().to_owned())
-            }
-            // Two transactions crossed; nothing was written: the client retries.
-            Error::DatabaseError(Kind::SerializationFailure, _) => {
-                AppError::unavailable("a concurrent change got in the way; retry", 1)
-            }
-            Error::DatabaseError(_, info) if info.message().contains("deadlock detected") => {
-                AppError::unavailable("a concurrent change got in the way; retry", 1)
-            }
-            _ => AppError::internal(e),
+        StoreError::from(e).into()
+    }
+}
+
+/// A database error no rule foresaw. The client hears what kind of problem
+/// it is, never the database's own words (constraint names, CHECK text).
+fn database(e: diesel::result::Error) -> AppError {
+    use diesel::result::{DatabaseErrorKind as Kind, Error};
+    match &e {
+        Error::NotFound => AppError::not_found("resource"),
+        Error::DatabaseError(Kind::UniqueViolation, _) => {
+            AppError::conflict("duplicate", "this already exists")
         }
+        Error::DatabaseError(Kind::ForeignKeyViolation, _) => AppError::conflict(
+            "in_use",
+            "the resource is referenced by others or refers to one that does not exist",
+        ),
+        // PostgreSQL refuses NUL in text; the input was the client's.
+        Error::DatabaseError(_, info) if info.message().contains("0x00") => {
+            AppError::bad_request("text must not contain NUL (\\u0000) characters")
+        }
+        Error::DatabaseError(Kind::CheckViolation, _) => {
+            AppError::unprocessable("constraint", "a value is outside what the stored data allows")
+        }
+        // Two transactions crossed; nothing was written: the client retries.
+        Error::DatabaseError(Kind::SerializationFailure, _) => {
+            AppError::unavailable("a concurrent change got in the way; retry", 1)
+        }
+        Error::DatabaseError(_, info) if info.message().contains("deadlock detected") => {
+            AppError::unavailable("a concurrent change got in the way; retry", 1)
+        }
+        _ => AppError::internal(e),
     }
 }
 
