@@ -5,7 +5,6 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
-pub mod connections;
 pub mod db;
 pub mod demo;
 pub mod domain;

@@ -11,10 +11,10 @@ use tracing_actix_web::TracingLogger;
 
 use crate::auth::{new_password, Hasher, Tokens};
 use crate::config::Settings;
-use crate::connections::Reaper;
 use crate::db;
 use crate::domain::account::AccountRefusal;
 use crate::domain::refusal::{Refusal, Unique};
+use crate::http::middleware::connections::Reaper;
 use crate::http::{self, Accounts, AppState, Db, Fields};
 use crate::store::{users, StoreError};
 
@@ -83,7 +83,7 @@ impl Application {
                 .wrap(metrics.clone())
                 .wrap(actix_web::middleware::from_fn(crate::telemetry::request_id_header))
                 .wrap(TracingLogger::<crate::telemetry::AccessLog>::new())
-                .wrap(actix_web::middleware::from_fn(crate::connections::mark_running))
+                .wrap(actix_web::middleware::from_fn(crate::http::middleware::connections::mark_running))
         })
         .on_connect(move |connection, data| reaper.register(connection, data))
         .workers(workers)

@@ -7,6 +7,7 @@ pub mod campaigns;
 mod csv_export;
 pub mod errors;
 pub mod extract;
+pub mod middleware;
 pub mod nominations;
 mod openapi;
 pub mod ops;
@@ -19,8 +20,8 @@ pub mod votes;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ResourceDef, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::{header, Method};
-use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Next};
+use actix_web::http::header;
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, App, HttpRequest, HttpResponse};
 use serde::{Deserialize, Deserializer};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -161,37 +162,8 @@ pub fn app(
         .route("/metrics", web::get().to(HttpResponse::Ok))
         .default_service(web::to(not_found))
         .wrap(ErrorHandlers::new().default_handler(problem_body))
-        .wrap(security_headers())
-        .wrap(actix_web::middleware::from_fn(head_as_get))
-}
-
-/// HEAD is GET without the body (RFC 9110, 9.3.2), so every GET route
-/// answers it: the request is routed as GET, and actix-http, which read HEAD
-/// off the wire, sends the answer's head only (Content-Length included).
-async fn head_as_get(
-    mut req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if req.method() == Method::HEAD {
-        req.head_mut().method = Method::GET;
-    }
-    next.call(req).await
-}
-
-/// Headers on every answer, errors included (a handler's own value wins):
-/// answers carry personal data and tokens, so nothing is cached or sniffed,
-/// no page of ours can be framed, and no address leaks to other sites.
-/// Strict-Transport-Security belongs to the TLS-terminating proxy.
-fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
-        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .add((header::X_FRAME_OPTIONS, "DENY"))
-        .add((header::REFERRER_POLICY, "no-referrer"))
-        .add((header::CACHE_CONTROL, "no-store"))
-        .add((
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
-        ))
+        .wrap(middleware::security_headers())
+        .wrap(actix_web::middleware::from_fn(middleware::head_as_get))
 }
 
 /// The client's address: the peer's, or behind a trusted proxy the last
