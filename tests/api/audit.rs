@@ -1,9 +1,9 @@
 use diesel::prelude::*;
-use reqwest::StatusCode;
 use serde_json::json;
 
 use awards::db::schema::audit_events;
 
+use crate::helpers::server::{awards_command, run};
 use crate::helpers::TestApp;
 use crate::on_both;
 
@@ -16,7 +16,7 @@ on_both!(
 async fn changes_are_audited_and_filterable(app: TestApp) {
     let (_, branch) = app.org("PA", "B01").await;
     let (user, _) = app.user("E1", Some(branch), &[]).await;
-    app.patch(&format!("/api/v1/users/{user}"), app.admin(), json!({"name": "改名"})).await;
+    app.patch(&format!("/api/v1/users/{user}"), app.admin(), json!({"name": "改名"})).await.ok();
     let all = app.get("/api/v1/audit?per_page=500", app.admin()).await;
     let actions: Vec<&str> =
         all.body["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
@@ -39,15 +39,14 @@ async fn changes_are_audited_and_filterable(app: TestApp) {
     assert_eq!(update["hash"].as_str().unwrap().len(), 64);
     let by_actor = app.get(&format!("/api/v1/audit?actor_id={user}"), app.admin()).await;
     assert_eq!(by_actor.body["items"][0]["action"], "user.activate");
-    assert_eq!(
-        app.get("/api/v1/audit/verify", app.admin()).await.body,
-        json!({"ok": true, "events": all.body["total"]})
-    );
+    assert_eq!(app.verify_audit().await, json!({"ok": true, "events": all.body["total"]}));
 }
 
 async fn tampering_is_detected_and_named(app: TestApp) {
     for code in ["A", "B", "C"] {
-        app.post("/api/v1/member-companies", app.admin(), json!({"code": code, "name": code})).await;
+        app.post("/api/v1/member-companies", app.admin(), json!({"code": code, "name": code}))
+            .await
+            .created();
     }
     let mut conn = app.connect();
     let target: i64 = audit_events::table
@@ -61,17 +60,19 @@ async fn tampering_is_detected_and_named(app: TestApp) {
         .set(audit_events::details.eq("{\"code\":\"Z\"}"))
         .execute(&mut conn)
         .unwrap();
-    let verify = app.get("/api/v1/audit/verify", app.admin()).await;
-    assert_eq!(verify.body["ok"], false);
-    assert_eq!(verify.body["first_broken"]["id"], target);
-    assert_eq!(verify.body["events"], target - 1);
+    let verify = app.verify_audit().await;
+    assert_eq!(verify["ok"], false);
+    assert_eq!(verify["first_broken"]["id"], target);
+    assert_eq!(verify["events"], target - 1);
     // The CLI says the same and fails.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_awards"))
-        .args(["verify-audit", "--database-url", &app.database_url])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("BROKEN at event {target}")));
+    let out = run(awards_command().args(["verify-audit", "--database-url", &app.database_url]), "");
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(out.stdout.starts_with(&format!("audit chain BROKEN at event {target}: ")), "{}", out.stdout);
+    assert!(
+        out.stdout.trim_end().ends_with(&format!("({} events verified before it)", target - 1)),
+        "{}",
+        out.stdout
+    );
 }
 
 async fn concurrent_writers_never_fork_the_chain(app: TestApp) {
@@ -83,9 +84,9 @@ async fn concurrent_writers_never_fork_the_chain(app: TestApp) {
         )
     });
     for res in futures_util::future::join_all(creates).await {
-        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        res.created();
     }
-    let verify = app.get("/api/v1/audit/verify", app.admin()).await;
-    assert_eq!(verify.body["ok"], true, "{}", verify.body);
-    assert_eq!(verify.body["events"], 25);
+    let verify = app.verify_audit().await;
+    assert_eq!(verify["ok"], true, "{verify}");
+    assert_eq!(verify["events"], 25);
 }

@@ -2,7 +2,7 @@ use base64::Engine;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{TestApp, JWT_SECRET, PASSWORD};
+use crate::helpers::{another_node, Client, TestApp, TestDb, JWT_SECRET, PASSWORD};
 use crate::on_both;
 
 on_both!(
@@ -173,14 +173,9 @@ async fn forged_and_expired_tokens_are_refused(app: TestApp) {
     }
     let no_token = app.request(Method::GET, "/api/v1/me", None, None).await;
     assert_eq!(no_token.status, StatusCode::UNAUTHORIZED);
-    let basic = app
-        .client
-        .get(format!("{}/api/v1/me", app.address))
-        .header("authorization", "Basic YWRtaW46eA==")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
+    let basic =
+        app.call(Method::GET, "/api/v1/me").header("authorization", "Basic YWRtaW46eA==").send().await;
+    assert_eq!(basic.status, StatusCode::UNAUTHORIZED);
 }
 
 async fn disabled_accounts_lose_access(app: TestApp) {
@@ -266,7 +261,7 @@ async fn malformed_login_bodies_are_4xx(app: TestApp) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_beyond_the_hash_queue_gets_503_with_retry_after() {
-    let (db, url) = crate::helpers::TestDb::sqlite();
+    let (db, url) = TestDb::sqlite();
     let app = TestApp::start(db, url, |s| {
         // The real OWASP cost, one worker and a short queue.
         s.hashing.argon2_memory_kib = 19 * 1024;
@@ -297,36 +292,28 @@ async fn a_burst_beyond_the_hash_queue_gets_503_with_retry_after() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotating_the_signing_key_signs_nobody_out() {
     const NEW_SECRET: &str = "rotated-secret-rotated-secret-rotated-01";
-    let (db, url) = crate::helpers::TestDb::sqlite();
+    let (db, url) = TestDb::sqlite();
     let old = TestApp::start(db, url.clone(), |_| {}).await;
     let node = |previous: Option<&'static str>| {
-        crate::helpers::another_node(&url, move |s| {
-            s.jwt_secret = Some(NEW_SECRET.into());
-            s.jwt_previous_secret = previous.map(Into::into);
-        })
+        let (url, client) = (url.clone(), old.client.clone());
+        async move {
+            let address = another_node(&url, move |s| {
+                s.jwt_secret = Some(NEW_SECRET.into());
+                s.jwt_previous_secret = previous.map(Into::into);
+            })
+            .await;
+            client.at(address)
+        }
     };
-    let me = |address: String, token: String| async move {
-        reqwest::Client::new()
-            .get(format!("{address}/api/v1/me"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .status()
-    };
-    let rotated = node(Some(crate::helpers::JWT_SECRET)).await;
+    async fn me(node: &Client, token: &str) -> crate::helpers::Response {
+        node.get("/api/v1/me", token).await
+    }
+    let rotated = node(Some(JWT_SECRET)).await;
     let old_token = old.admin().to_owned();
-    assert_eq!(me(rotated.clone(), old_token.clone()).await, StatusCode::OK, "old token, rotated node");
-    let login = reqwest::Client::new()
-        .post(format!("{rotated}/api/v1/auth/login"))
-        .json(&serde_json::json!({"employee_no": "admin", "password": old.admin_password}))
-        .send()
-        .await
-        .unwrap();
-    let new_token =
-        login.json::<serde_json::Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(me(rotated.clone(), new_token.clone()).await, StatusCode::OK);
-    assert_eq!(me(old.address.clone(), new_token).await, StatusCode::UNAUTHORIZED, "signed with the new key");
+    assert_eq!(me(&rotated, &old_token).await.status, StatusCode::OK, "old token, rotated node");
+    let new_token = rotated.login("admin", &old.admin_password).await;
+    assert_eq!(me(&rotated, &new_token).await.status, StatusCode::OK);
+    assert_eq!(me(&old.client, &new_token).await.status, StatusCode::UNAUTHORIZED, "signed with the new key");
     let done = node(None).await;
-    assert_eq!(me(done, old_token).await, StatusCode::UNAUTHORIZED, "previous key dropped");
+    assert_eq!(me(&done, &old_token).await.status, StatusCode::UNAUTHORIZED, "previous key dropped");
 }

@@ -9,9 +9,9 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use crate::helpers::fixtures::open_with_panel;
 use crate::helpers::{rfc3339, TestApp, PASSWORD};
 use crate::on_both;
-use crate::screening::{create_round, ok, to_screening};
 
 on_both!(every_route_answers_every_caller_as_its_row_says);
 
@@ -168,7 +168,7 @@ async fn fixture(app: &TestApp) -> Fixture {
     let (_, spare_branch) = app.org("MC1", "MC1-EMPTY").await;
     let spare =
         app.post("/api/v1/member-companies", app.admin(), json!({"code": "EMPTY", "name": "空公司"})).await;
-    let spare_company = spare.body["id"].as_i64().expect("id");
+    let spare_company = spare.created().id();
 
     let (_, employee) = app.user("A-EMP", Some(branch_a), &["employee"]).await;
     let (reviewer, reviewer_token) = app.user("REVIEWER", None, &["reviewer"]).await;
@@ -186,59 +186,42 @@ async fn fixture(app: &TestApp) -> Fixture {
     let to_rule_out = app.nominate(nominating, to_rule_out_nominee, "待裁定").await;
     app.nominate(nominating, nominee_b, "B 分行的故事").await;
 
-    let draft = app.post("/api/v1/campaigns", app.admin(), json!({"name": "草稿", "nomination_opens_at": rfc3339(60), "nomination_closes_at": rfc3339(120), "nominations_per_branch": 5})).await;
-    let draft = draft.body["id"].as_i64().expect("id");
+    let draft = app.create_campaign(json!({"name": "草稿", "nomination_opens_at": rfc3339(60), "nomination_closes_at": rfc3339(120), "nominations_per_branch": 5})).await;
+    let draft = draft.created().id();
     let review_round = json!({"name": "初评", "reviews_per_entry": 1, "criteria": [{"name": "事迹", "weight": 1, "max_score": 10}], "advance": {"rule": "top_n", "n": 1}});
-    let pending_round = create_round(app, draft, review_round.clone()).await["id"].as_i64().expect("id");
-    let last_round = create_round(app, draft, review_round).await["id"].as_i64().expect("id");
+    let pending_round = app.create_round(draft, review_round.clone()).await["id"].as_i64().expect("id");
+    let last_round = app.create_round(draft, review_round).await["id"].as_i64().expect("id");
 
     let running = app.open_campaign(5, 1).await;
     let running_entry = app.nominate(running, nominee_a, entry_title).await;
     app.nominate(running, nominee_b, "B 分行的故事").await;
-    let round = create_round(
-        app,
-        running,
-        json!({"name": "评审与投票", "kind": "combined", "reviews_per_entry": 1,
-               "criteria": [{"name": "事迹", "weight": 1, "max_score": 10}], "jury_weight": 0.7, "vote_weight": 0.3,
-               "votes_per_voter": 2, "allow_vote_withdrawal": true, "advance": {"rule": "top_n", "n": 1}}),
-    )
-    .await;
+    let round = app
+        .create_round(
+            running,
+            json!({"name": "评审与投票", "kind": "combined", "reviews_per_entry": 1,
+                   "criteria": [{"name": "事迹", "weight": 1, "max_score": 10}], "jury_weight": 0.7, "vote_weight": 0.3,
+                   "votes_per_voter": 2, "allow_vote_withdrawal": true, "advance": {"rule": "top_n", "n": 1}}),
+        )
+        .await;
     let (running_round, criterion) =
         (round["id"].as_i64().expect("id"), round["criteria"][0]["id"].as_i64().expect("id"));
-    to_screening(app, running).await;
-    ok(&app
-        .post(
-            format!("/api/v1/rounds/{running_round}/reviewers"),
-            app.admin(),
-            json!({"user_ids": [reviewer]}),
-        )
-        .await);
-    ok(&app.post(format!("/api/v1/rounds/{running_round}/open"), app.admin(), json!({})).await);
-    ok(&app
-        .post(format!("/api/v1/rounds/{running_round}/assignments"), app.admin(), json!({"seed": 1}))
-        .await);
+    app.to_screening(running).await;
+    open_with_panel(app, running_round, &[reviewer], Some(1)).await;
 
     let decided = app.open_campaign(5, 1).await;
     let decided_entry = app.nominate(decided, nominee_a, entry_title).await;
     app.nominate(decided, nominee_b, "B 分行的故事").await;
-    let round = create_round(
-        app,
-        decided,
-        json!({"name": "员工投票", "kind": "vote", "votes_per_voter": 1, "advance": {"rule": "top_n", "n": 1}}),
-    )
-    .await;
-    let decided_round = round["id"].as_i64().expect("id");
-    to_screening(app, decided).await;
-    ok(&app.post(format!("/api/v1/rounds/{decided_round}/open"), app.admin(), json!({})).await);
-    let voted = app
-        .post(
-            format!("/api/v1/rounds/{decided_round}/votes"),
-            app.admin(),
-            json!({"nomination_id": decided_entry}),
+    let round = app
+        .create_round(
+            decided,
+            json!({"name": "员工投票", "kind": "vote", "votes_per_voter": 1, "advance": {"rule": "top_n", "n": 1}}),
         )
         .await;
-    assert_eq!(voted.status.as_u16(), 201, "{}", voted.body);
-    ok(&app.post(format!("/api/v1/rounds/{decided_round}/close"), app.admin(), json!({})).await);
+    let decided_round = round["id"].as_i64().expect("id");
+    app.to_screening(decided).await;
+    app.open_round(decided_round).await.ok();
+    app.cast_vote(decided_round, app.admin(), decided_entry, None).await.created();
+    app.close_round(decided_round).await.ok();
 
     Fixture {
         tokens: [
@@ -421,26 +404,18 @@ async fn documented_routes(app: &TestApp) -> BTreeSet<String> {
     routes
 }
 
-/// One call; the status and the body as text.
-async fn call(
-    app: &TestApp,
-    client: &reqwest::Client,
-    row: &Row,
-    token: Option<&str>,
-) -> (u16, String, String) {
-    let mut req = client.request(row.method.clone(), format!("{}{}", app.address, row.path));
-    if let Some(token) = token {
-        req = req.bearer_auth(token);
-    }
-    req = match &row.body {
-        Body::Empty => req,
-        Body::Json(body) => req.json(body),
-        Body::Csv(body) => req.header(CONTENT_TYPE, "text/csv").body(body.clone()),
+/// One call, exactly as the row says (the answers are checked below, all of
+/// them): the status, the content type and the body as text.
+async fn call(app: &TestApp, row: &Row, token: Option<&str>) -> (u16, String, String) {
+    let call = app.call(row.method.clone(), &row.path).maybe_token(token).unchecked();
+    let call = match &row.body {
+        Body::Empty => call,
+        Body::Json(body) => call.json(body),
+        Body::Csv(body) => call.body("text/csv", body.clone()),
     };
-    let res = req.send().await.expect("request sent");
-    let status = res.status().as_u16();
-    let kind = res.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    (status, kind, res.text().await.expect("body"))
+    let res = call.send().await;
+    let kind = res.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    (res.status.as_u16(), kind, res.text())
 }
 
 async fn every_route_answers_every_caller_as_its_row_says(app: TestApp) {
@@ -455,12 +430,11 @@ async fn every_route_answers_every_caller_as_its_row_says(app: TestApp) {
     assert!(missing.is_empty(), "routes without a row in the authorization matrix: {missing:#?}");
     assert!(unknown.is_empty(), "rows for routes the service does not have: {unknown:#?}");
 
-    // Exact statuses: no redirect is followed.
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    // Exact statuses: the client follows no redirect.
     let mut wrong = vec![];
     for row in &rows {
         for (caller, token) in f.tokens.iter().enumerate() {
-            let (status, kind, body) = call(&app, &client, row, token.as_deref()).await;
+            let (status, kind, body) = call(&app, row, token.as_deref()).await;
             let who = CALLERS[caller];
             if status != row.expect[caller] {
                 let body: String = body.chars().take(300).collect();

@@ -1,41 +1,37 @@
-use std::io::Write;
-use std::process::{Command, Stdio};
+//! The operator commands of the binary (`awards migrate`, `create-admin`,
+//! `import-employees`, `verify-audit`, `backup`, `serve`), and migrations.
 
+use crate::helpers::server::{awards_command, run, run_awards};
 use crate::helpers::TestDb;
 
-fn awards(args: &[&str], url: &str) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_awards"))
-        .args(args)
-        .env("AWARDS_DATABASE_URL", url)
-        .env("AWARDS_ARGON2_MEMORY_KIB", "1024")
-        .env("AWARDS_ARGON2_ITERATIONS", "1")
-        .output()
-        .expect("run awards")
-}
-
 fn operator_commands(url: &str) {
-    let migrate = awards(&["migrate"], url);
-    assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
-    let applied = String::from_utf8_lossy(&migrate.stdout).into_owned();
-    assert!(applied.starts_with("applied ") && !applied.starts_with("applied 0"), "{applied}");
-    let again = awards(&["migrate"], url);
-    assert!(String::from_utf8_lossy(&again.stdout).contains("applied 0 migration"));
+    let migrate = run_awards(&["migrate"], url);
+    assert!(migrate.success(), "{}", migrate.stderr);
+    // "applied N migration(s):" and one line for each.
+    let applied: usize = migrate
+        .stdout
+        .strip_prefix("applied ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{}", migrate.stdout));
+    assert!(applied > 0, "{}", migrate.stdout);
+    assert_eq!(migrate.stdout.lines().count(), 1 + applied, "{}", migrate.stdout);
+    let again = run_awards(&["migrate"], url);
+    assert!(again.success(), "{}", again.stderr);
+    assert_eq!(again.stdout, "applied 0 migration(s)\n");
 
     // Password on standard input.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_awards"))
+    let mut create_admin = awards_command();
+    create_admin
         .args(["create-admin", "--employee-no", "boss", "--name", "老板"])
-        .env("AWARDS_DATABASE_URL", url)
-        .env("AWARDS_ARGON2_MEMORY_KIB", "1024")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"a long enough password\n").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let weak = awards(&["create-admin", "--employee-no", "boss2", "--name", "x", "--password", "short"], url);
-    assert!(!weak.status.success());
+        .env("AWARDS_DATABASE_URL", url);
+    let out = run(&mut create_admin, "a long enough password\n");
+    assert!(out.success(), "{}", out.stderr);
+    assert!(out.stdout.starts_with("admin boss (老板) is ready, id "), "{}", out.stdout);
+    let weak =
+        run_awards(&["create-admin", "--employee-no", "boss2", "--name", "x", "--password", "short"], url);
+    assert_eq!(weak.code, Some(2), "{}", weak.stderr);
+    assert!(weak.stderr.contains("the password must be at least 10 characters long"), "{}", weak.stderr);
 
     // The import needs a branch: make one directly through the store.
     let mut conn = awards::db::DatabaseUrl::parse(url).unwrap().connect().unwrap();
@@ -45,9 +41,12 @@ fn operator_commands(url: &str) {
     let csv = dir.path().join("people.csv");
     std::fs::write(&csv, "employee_no,name,branch_code\nE1,张三,B01\nE2,李四,NOPE\n").unwrap();
     let nowhere = dir.path().join("no/such/dir/codes.csv");
-    let refused =
-        awards(&["import-employees", csv.to_str().unwrap(), "--codes-out", nowhere.to_str().unwrap()], url);
-    assert_eq!(refused.status.code(), Some(2));
+    let refused = run_awards(
+        &["import-employees", csv.to_str().unwrap(), "--codes-out", nowhere.to_str().unwrap()],
+        url,
+    );
+    assert_eq!(refused.code, Some(2));
+    assert!(refused.stderr.contains(&format!("cannot write {}", nowhere.display())), "{}", refused.stderr);
     assert_eq!(
         awards::store::users::count(&mut conn).unwrap(),
         1,
@@ -56,10 +55,10 @@ fn operator_commands(url: &str) {
     let codes = dir.path().join("codes.csv");
     std::fs::write(&codes, "old").unwrap();
     let out =
-        awards(&["import-employees", csv.to_str().unwrap(), "--codes-out", codes.to_str().unwrap()], url);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("created 1, updated 0, unchanged 0, rejected 1"));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("line 3: unknown branch_code"));
+        run_awards(&["import-employees", csv.to_str().unwrap(), "--codes-out", codes.to_str().unwrap()], url);
+    assert!(out.success(), "{}", out.stderr);
+    assert!(out.stdout.contains("created 1, updated 0, unchanged 0, rejected 1"), "{}", out.stdout);
+    assert!(out.stderr.contains("line 3: unknown branch_code"), "{}", out.stderr);
     let written = std::fs::read_to_string(&codes).unwrap();
     assert!(written.starts_with("employee_no,activation_code\nE1,"), "{written}");
     #[cfg(unix)]
@@ -67,9 +66,9 @@ fn operator_commands(url: &str) {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(&codes).unwrap().permissions().mode() & 0o777, 0o600);
     }
-    let verify = awards(&["verify-audit"], url);
-    assert!(verify.status.success());
-    assert!(String::from_utf8_lossy(&verify.stdout).contains("audit chain ok"));
+    let verify = run_awards(&["verify-audit"], url);
+    assert!(verify.success(), "{}", verify.stderr);
+    assert!(verify.stdout.starts_with("audit chain ok: "), "{}", verify.stdout);
 }
 
 #[test]
@@ -80,97 +79,127 @@ fn operator_commands_on_sqlite() {
 
 #[test]
 fn operator_commands_on_postgres() {
-    if let Some((_db, url)) = TestDb::postgres() {
-        operator_commands(&url);
-    }
+    let (_db, url) = TestDb::postgres();
+    operator_commands(&url);
 }
 
+/// What `awards migrate` prints (exit 2, "could not check") when the
+/// database cannot be reached: the backend's own reason.
 #[test]
 fn unreachable_databases_are_reported_with_the_real_reason() {
-    let refused = awards(&["migrate"], "postgres://postgres@127.0.0.1:1/awards");
-    assert!(!refused.status.success());
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(stderr.contains("Connection refused") || stderr.contains("connection"), "{stderr}");
-    assert!(!stderr.contains("Invalid connection url for multiconnection"));
-    let bad_scheme = awards(&["migrate"], "mysql://x");
-    assert!(String::from_utf8_lossy(&bad_scheme.stderr).contains("unsupported database URL"));
-    let missing_dir = awards(&["migrate"], "sqlite:///no/such/dir/awards.db");
-    assert!(!missing_dir.status.success());
+    // libpq's and the system's messages in English, whatever the machine's locale.
+    let migrate = |url: &str| {
+        run(awards_command().arg("migrate").env("AWARDS_DATABASE_URL", url).env("LC_ALL", "C"), "")
+    };
+    let refused = migrate("postgres://postgres@127.0.0.1:1/awards");
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
     assert!(
-        String::from_utf8_lossy(&missing_dir.stderr).contains("unable to open"),
+        refused.stderr.starts_with(
+            "error: cannot connect to postgres://postgres@127.0.0.1:1/awards: \
+             connection to server at \"127.0.0.1\", port 1 failed: Connection refused"
+        ),
         "{}",
-        String::from_utf8_lossy(&missing_dir.stderr)
+        refused.stderr
+    );
+    assert!(!refused.stderr.contains("Invalid connection url for multiconnection"));
+    let bad_scheme = migrate("mysql://x");
+    assert_eq!(bad_scheme.code, Some(2), "{}", bad_scheme.stderr);
+    assert!(
+        bad_scheme
+            .stderr
+            .contains("unsupported database URL \"mysql://x\": use sqlite://PATH or postgres://USER@HOST/DB"),
+        "{}",
+        bad_scheme.stderr
+    );
+    let missing_dir = migrate("sqlite:///no/such/dir/awards.db");
+    assert_eq!(missing_dir.code, Some(2), "{}", missing_dir.stderr);
+    assert_eq!(
+        missing_dir.stderr.trim_end(),
+        "error: cannot connect to sqlite:///no/such/dir/awards.db: unable to open database file"
     );
 }
 
 #[test]
 fn serve_refuses_to_start_without_a_jwt_secret() {
     let (_db, url) = TestDb::sqlite();
-    let out = Command::new(env!("CARGO_BIN_EXE_awards"))
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .env("AWARDS_DATABASE_URL", &url)
-        .env_remove("AWARDS_JWT_SECRET")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("AWARDS_JWT_SECRET"));
+    // The launcher passes no AWARDS_JWT_SECRET on.
+    let out = run_awards(&["serve", "--bind", "127.0.0.1:0"], &url);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "AWARDS_JWT_SECRET is not set: set it to a random string of 32+ bytes, or run with --dev"
+        ),
+        "{}",
+        out.stderr
+    );
     // No admin was made whose password nobody saw.
     let mut conn = awards::db::DatabaseUrl::parse(&url).unwrap().connect().unwrap();
     assert_eq!(awards::store::users::count(&mut conn).unwrap(), 0);
 }
 
+fn every_migration_reverts_cleanly(url: &str) {
+    let mut conn = awards::db::DatabaseUrl::parse(url).unwrap().connect().unwrap();
+    let applied = awards::db::migrate(&mut conn).unwrap();
+    assert!(!applied.is_empty());
+    awards::db::revert_all(&mut conn).unwrap();
+    assert_eq!(awards::db::migrate(&mut conn).unwrap(), applied, "{url}");
+}
+
 #[test]
-fn every_migration_reverts_cleanly() {
-    let (_sqlite, sqlite_url) = TestDb::sqlite();
-    let pg = TestDb::postgres();
-    let mut urls = vec![sqlite_url];
-    urls.extend(pg.as_ref().map(|(_, url)| url.clone()));
-    for url in urls {
-        let mut conn = awards::db::DatabaseUrl::parse(&url).unwrap().connect().unwrap();
-        let applied = awards::db::migrate(&mut conn).unwrap();
-        assert!(!applied.is_empty());
-        awards::db::revert_all(&mut conn).unwrap();
-        assert_eq!(awards::db::migrate(&mut conn).unwrap(), applied, "{url}");
-    }
+fn every_migration_reverts_cleanly_on_sqlite() {
+    let (_db, url) = TestDb::sqlite();
+    every_migration_reverts_cleanly(&url);
+}
+
+#[test]
+fn every_migration_reverts_cleanly_on_postgres() {
+    let (_db, url) = TestDb::postgres();
+    every_migration_reverts_cleanly(&url);
 }
 
 #[test]
 fn backup_copies_a_live_sqlite_database_and_overwrites_nothing() {
     let (_db, url) = TestDb::sqlite();
-    let admin = awards(
+    let admin = run_awards(
         &["create-admin", "--employee-no", "boss", "--name", "老板", "--password", "a long enough password"],
         &url,
     );
-    assert!(admin.status.success(), "{}", String::from_utf8_lossy(&admin.stderr));
+    assert!(admin.success(), "{}", admin.stderr);
     // A reader holds the database open meanwhile, as a running service would.
     let mut live = awards::db::DatabaseUrl::parse(&url).unwrap().connect().unwrap();
     let company = awards::store::org::create_member_company(&mut live, 1, "PA", "平安").unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("copy of awards.db");
-    let out = awards(&["backup", copy.to_str().unwrap()], &url);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run_awards(&["backup", copy.to_str().unwrap()], &url);
+    assert!(out.success(), "{}", out.stderr);
+    assert_eq!(out.stdout, format!("backup written to {}\n", copy.display()));
     let copy_url = format!("sqlite://{}", copy.display());
     let mut restored = awards::db::DatabaseUrl::parse(&copy_url).unwrap().connect().unwrap();
     assert_eq!(awards::store::users::count(&mut restored).unwrap(), 1);
     assert_eq!(awards::store::org::get_member_company(&mut restored, company.id).unwrap().name, "平安");
-    let verify = awards(&["verify-audit"], &copy_url);
-    assert!(verify.status.success(), "the copy's audit chain is whole");
+    let verify = run_awards(&["verify-audit"], &copy_url);
+    assert!(verify.success(), "the copy's audit chain is whole: {}", verify.stdout);
 
-    let again = awards(&["backup", copy.to_str().unwrap()], &url);
-    assert_eq!(again.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+    let again = run_awards(&["backup", copy.to_str().unwrap()], &url);
+    assert_eq!(again.code, Some(2));
+    assert!(
+        again.stderr.contains("exists already; backup writes a new file and overwrites nothing"),
+        "{}",
+        again.stderr
+    );
 }
 
 #[test]
 fn backup_on_postgres_points_to_pg_dump() {
-    let Some((_db, url)) = TestDb::postgres() else {
-        eprintln!("AWARDS_TEST_POSTGRES_URL is not set: PostgreSQL half skipped");
-        return;
-    };
+    let (_db, url) = TestDb::postgres();
     let dir = tempfile::tempdir().unwrap();
-    let out = awards(&["backup", dir.path().join("x.dump").to_str().unwrap()], &url);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
+    let out = run_awards(&["backup", dir.path().join("x.dump").to_str().unwrap()], &url);
+    assert_eq!(out.code, Some(2));
+    assert!(
+        out.stderr.contains("backup copies SQLite databases; for PostgreSQL use pg_dump, e.g. pg_dump -Fc"),
+        "{}",
+        out.stderr
+    );
     assert!(!dir.path().join("x.dump").exists());
 }

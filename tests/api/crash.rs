@@ -28,11 +28,13 @@ use awards::db::DbConn;
 use diesel::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{awards_command, Server, TestApp, TestDb, JWT_SECRET};
-use crate::screening::{create_round, field, ok, to_screening};
+use crate::helpers::app::Call;
+use crate::helpers::fixtures::{field, open_with_panel};
+use crate::helpers::server::{awards_command, run};
+use crate::helpers::{Client, Server, TestApp, TestDb, JWT_SECRET};
 
 const VOTERS: usize = 40;
 const VOTES_PER_VOTER: usize = 3;
@@ -45,7 +47,7 @@ async fn acknowledged_writes_survive_sigkill_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_sigkill_on_postgres() {
-    let Some((db, url)) = TestDb::postgres() else { return };
+    let (db, url) = TestDb::postgres();
     crash_cycles(db, url).await;
 }
 
@@ -140,7 +142,7 @@ async fn crash_cycles(db: TestDb, url: String) {
     let mut tally = Tally { in_flight: (usize::MAX, 0), ..Tally::default() };
 
     for cycle in 0..cycles {
-        let (tasks, in_flight) = storm(&app.address, &world, cycle, &mut rng);
+        let (tasks, in_flight) = storm(&app.client, &world, cycle, &mut rng);
         let wait = Duration::from_millis(rng.gen_range(200..=1000));
         tokio::time::sleep(wait).await;
         let at_kill = in_flight.load(Ordering::SeqCst);
@@ -150,13 +152,13 @@ async fn crash_cycles(db: TestDb, url: String) {
         let mut review_runs = vec![];
         for task in tasks {
             match task.await.expect("a client task") {
-                (Client::Voter(i, voter), run) => {
+                (Caller::Voter(i, voter), run) => {
                     tally.votes += run.acknowledged;
                     tally.withdrawals += run.withdrawals;
                     world.voters[i] = voter;
                     vote_runs.push((i, run.unknown));
                 }
-                (Client::Reviewer(i, reviewer), run) => {
+                (Caller::Reviewer(i, reviewer), run) => {
                     tally.reviews += run.acknowledged;
                     world.reviewers[i] = reviewer;
                     review_runs.push((i, run.unknown));
@@ -168,21 +170,14 @@ async fn crash_cycles(db: TestDb, url: String) {
         app.address = server.address.clone();
         settle_votes(&app, &mut conn, &mut world, vote_runs, &mut tally).await;
         settle_reviews(&app, &mut conn, &mut world, review_runs, &mut tally).await;
-        check(&app, &mut conn, &world).await;
+        check(&app, &mut conn, &world).await.assert_none(&format!("after cycle {cycle}"));
         eprintln!("  cycle {cycle}: killed after {wait:?} with {at_kill} requests in flight; {tally:?}");
     }
 
     // The round closes on exactly what was acknowledged.
-    let closed = app
-        .post(
-            format!("/api/v1/rounds/{}/close", world.round),
-            app.admin(),
-            json!({"allow_missing_reviews": true}),
-        )
-        .await;
-    ok(&closed);
-    let results = app.get(format!("/api/v1/rounds/{}/results?per_page=500", world.round), app.admin()).await;
-    ok(&results);
+    app.close_round_allowing_missing_reviews(world.round).await.ok();
+    let mut failures = Failures::default();
+    let results = app.results(world.round).await.ok();
     let counted: BTreeMap<i64, i64> = results.body["items"]
         .as_array()
         .unwrap()
@@ -196,9 +191,9 @@ async fn crash_cycles(db: TestDb, url: String) {
             *expected.entry(*nomination).or_default() += 1;
         }
     }
-    assert_eq!(counted, expected, "the results count exactly the acknowledged votes");
-    let ledger = app.get(format!("/api/v1/rounds/{}/ledger?per_page=500", world.round), app.admin()).await;
-    ok(&ledger);
+    failures.eq(counted, expected, "the results count exactly the acknowledged votes");
+    let ledger =
+        app.get(format!("/api/v1/rounds/{}/ledger?per_page=500", world.round), app.admin()).await.ok();
     let mut receipts: Vec<(String, i64)> = ledger.body["items"]
         .as_array()
         .unwrap()
@@ -209,7 +204,8 @@ async fn crash_cycles(db: TestDb, url: String) {
     let mut acknowledged: Vec<(String, i64)> =
         world.voters.iter().flat_map(|v| v.votes.iter().map(|(n, r)| (r.clone(), *n))).collect();
     acknowledged.sort();
-    assert_eq!(receipts, acknowledged, "the ledger is exactly the acknowledged receipts");
+    failures.eq(receipts, acknowledged, "the ledger is exactly the acknowledged receipts");
+    failures.assert_none("after the close");
     server.stop();
     eprintln!(
         "crash test on {backend}: {cycles} cycles in {:.1?}, seed {seed}: {tally:?}",
@@ -223,8 +219,8 @@ async fn crash_cycles(db: TestDb, url: String) {
 /// assignments, and the voters.
 async fn set_up(app: &TestApp) -> World {
     let f = field(app, 2, 2).await;
-    let round = create_round(
-        app,
+    let round = app
+        .create_round(
         f.campaign,
         json!({"name": "复评", "kind": "combined", "scope": "group", "reviews_per_entry": 2,
                "criteria": [{"name": "事迹真实性", "weight": 0.5, "max_score": 10}, {"name": "客户影响", "weight": 0.3, "max_score": 10},
@@ -240,18 +236,15 @@ async fn set_up(app: &TestApp) -> World {
         .iter()
         .map(|c| (c["id"].as_i64().unwrap(), c["max_score"].as_f64().unwrap() as i64))
         .collect();
-    to_screening(app, f.campaign).await;
+    app.to_screening(f.campaign).await;
     let mut panel: Vec<(i64, String)> =
         f.branch_reviewers.iter().map(|(r, _, _)| (r.id, r.token.clone())).collect();
     panel.extend(f.group_reviewers.iter().map(|r| (r.id, r.token.clone())));
     let ids: Vec<i64> = panel.iter().map(|(id, _)| *id).collect();
-    ok(&app.post(format!("/api/v1/rounds/{id}/reviewers"), app.admin(), json!({"user_ids": ids})).await);
-    ok(&app.post(format!("/api/v1/rounds/{id}/open"), app.admin(), json!({})).await);
-    ok(&app.post(format!("/api/v1/rounds/{id}/assignments"), app.admin(), json!({"seed": 1})).await);
+    open_with_panel(app, id, &ids, Some(1)).await;
     let mut reviewers = vec![];
     for (reviewer, token) in panel {
-        let mine = app.get(format!("/api/v1/rounds/{id}/assignments/mine?per_page=500"), &token).await;
-        ok(&mine);
+        let mine = app.my_assignments(id, &token).await.ok();
         let assigned: Vec<i64> = mine.body["items"]
             .as_array()
             .unwrap()
@@ -272,39 +265,34 @@ async fn set_up(app: &TestApp) -> World {
     World { round: id, entries: f.nominations.keys().copied().collect(), criteria, voters, reviewers }
 }
 
-enum Client {
+enum Caller {
     Voter(usize, Voter),
     Reviewer(usize, Reviewer),
 }
 
-type Tasks = Vec<tokio::task::JoinHandle<(Client, Run)>>;
+type Tasks = Vec<tokio::task::JoinHandle<(Caller, Run)>>;
 
 /// Starts every client on its own task: each voter and each reviewer sends
 /// one request after another until one fails (the kill).
-fn storm(address: &str, world: &World, cycle: usize, rng: &mut ChaCha8Rng) -> (Tasks, Arc<AtomicUsize>) {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+fn storm(client: &Client, world: &World, cycle: usize, rng: &mut ChaCha8Rng) -> (Tasks, Arc<AtomicUsize>) {
     let in_flight = Arc::new(AtomicUsize::new(0));
     let mut tasks: Tasks = vec![];
     for (i, voter) in world.voters.iter().enumerate() {
-        let (client, in_flight, address, voter) =
-            (client.clone(), in_flight.clone(), address.to_owned(), voter.clone());
+        let (client, in_flight, voter) = (client.clone(), in_flight.clone(), voter.clone());
         let (round, entries, seed) = (world.round, world.entries.clone(), rng.gen());
         tasks.push(tokio::spawn(async move {
             let mut voter = voter;
-            let run =
-                vote_storm(&client, &in_flight, &address, round, &entries, &mut voter, cycle, seed).await;
-            (Client::Voter(i, voter), run)
+            let run = vote_storm(&client, &in_flight, round, &entries, &mut voter, cycle, seed).await;
+            (Caller::Voter(i, voter), run)
         }));
     }
     for (i, reviewer) in world.reviewers.iter().enumerate() {
-        let (client, in_flight, address, reviewer) =
-            (client.clone(), in_flight.clone(), address.to_owned(), reviewer.clone());
+        let (client, in_flight, reviewer) = (client.clone(), in_flight.clone(), reviewer.clone());
         let (round, criteria, seed) = (world.round, world.criteria.clone(), rng.gen());
         tasks.push(tokio::spawn(async move {
             let mut reviewer = reviewer;
-            let run =
-                review_storm(&client, &in_flight, &address, round, &criteria, &mut reviewer, seed).await;
-            (Client::Reviewer(i, reviewer), run)
+            let run = review_storm(&client, &in_flight, round, &criteria, &mut reviewer, seed).await;
+            (Caller::Reviewer(i, reviewer), run)
         }));
     }
     (tasks, in_flight)
@@ -313,32 +301,26 @@ fn storm(address: &str, world: &World, cycle: usize, rng: &mut ChaCha8Rng) -> (T
 /// How a request ended: its status and body, or lost. A request that never
 /// reached the server (refused connection) is `Err(false)`; one whose answer
 /// did not arrive is `Err(true)`: it may or may not have been carried out.
-async fn send(
-    in_flight: &AtomicUsize,
-    request: reqwest::RequestBuilder,
-) -> Result<(StatusCode, Value), bool> {
+async fn send(in_flight: &AtomicUsize, call: Call) -> Result<(StatusCode, Value), bool> {
     in_flight.fetch_add(1, Ordering::SeqCst);
-    let answer = async {
-        let res = request.send().await.map_err(|e| {
-            assert!(!e.is_timeout(), "a live server answers within 30 s: {e}");
-            !e.is_connect()
-        })?;
-        let status = res.status();
-        let bytes = res.bytes().await.map_err(|_| true)?;
-        Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
-    }
-    .await;
+    // Unchecked: the statuses are asserted where they are known.
+    let answer = call.timeout(Duration::from_secs(30)).unchecked().try_send().await;
     in_flight.fetch_sub(1, Ordering::SeqCst);
-    answer
+    match answer {
+        Ok(res) => Ok((res.status, res.body)),
+        Err(lost) if lost.head_arrived => Err(true),
+        Err(lost) => {
+            assert!(!lost.error.is_timeout(), "a live server answers within 30 s: {}", lost.error);
+            Err(!lost.error.is_connect())
+        }
+    }
 }
 
 /// A voter votes while it has votes left, and now and then (always, when it
 /// has none left) withdraws one; every vote with a key of its own.
-#[expect(clippy::too_many_arguments, reason = "one storm client's whole setting")]
 async fn vote_storm(
-    client: &reqwest::Client,
+    client: &Client,
     in_flight: &AtomicUsize,
-    address: &str,
     round: i64,
     entries: &[i64],
     voter: &mut Voter,
@@ -351,10 +333,9 @@ async fn vote_storm(
         let full = voter.votes.len() == VOTES_PER_VOTER;
         if full || (!voter.votes.is_empty() && rng.gen_bool(0.25)) {
             let nomination = *voter.votes.keys().nth(rng.gen_range(0..voter.votes.len())).unwrap();
-            let request = client
-                .delete(format!("{address}/api/v1/rounds/{round}/votes/{nomination}"))
-                .bearer_auth(&voter.token);
-            match send(in_flight, request).await {
+            let call =
+                client.call(reqwest::Method::DELETE, format!("/api/v1/rounds/{round}/votes/{nomination}"));
+            match send(in_flight, call.token(&voter.token)).await {
                 Ok((status, body)) => {
                     assert_eq!(status, StatusCode::NO_CONTENT, "withdrawal: {body}");
                     voter.votes.remove(&nomination);
@@ -369,12 +350,8 @@ async fn vote_storm(
             let free: Vec<i64> = entries.iter().copied().filter(|e| !voter.votes.contains_key(e)).collect();
             let nomination = free[rng.gen_range(0..free.len())];
             let key = format!("c{cycle}-v{}-{n}", voter.id);
-            let request = client
-                .post(format!("{address}/api/v1/rounds/{round}/votes"))
-                .bearer_auth(&voter.token)
-                .header("Idempotency-Key", &key)
-                .json(&json!({"nomination_id": nomination}));
-            match send(in_flight, request).await {
+            let call = client.vote_call(round, &voter.token, nomination).header("Idempotency-Key", &key);
+            match send(in_flight, call).await {
                 Ok((status, body)) => {
                     assert_eq!(status, StatusCode::CREATED, "vote: {body}");
                     assert_eq!(body["replayed"], false, "a new key makes a new vote: {body}");
@@ -391,26 +368,16 @@ async fn vote_storm(
     unreachable!()
 }
 
-fn review_request(
-    client: &reqwest::Client,
-    address: &str,
-    round: i64,
-    reviewer: &Reviewer,
-    nomination: i64,
-    scores: &BTreeMap<i64, i64>,
-) -> reqwest::RequestBuilder {
+/// A review of these scores, with a comment.
+fn review_body(scores: &BTreeMap<i64, i64>) -> Value {
     let scores: BTreeMap<String, i64> = scores.iter().map(|(c, s)| (c.to_string(), *s)).collect();
-    client
-        .put(format!("{address}/api/v1/rounds/{round}/entries/{nomination}/review"))
-        .bearer_auth(&reviewer.token)
-        .json(&json!({"scores": scores, "comment": "事迹感人"}))
+    json!({"scores": scores, "comment": "事迹感人"})
 }
 
 /// A reviewer scores (and rescores) its assignments, one after another.
 async fn review_storm(
-    client: &reqwest::Client,
+    client: &Client,
     in_flight: &AtomicUsize,
-    address: &str,
     round: i64,
     criteria: &[(i64, i64)],
     reviewer: &mut Reviewer,
@@ -422,8 +389,8 @@ async fn review_storm(
         let nomination = reviewer.assigned[rng.gen_range(0..reviewer.assigned.len())];
         let scores: BTreeMap<i64, i64> =
             criteria.iter().map(|(c, max)| (*c, rng.gen_range(0..=*max))).collect();
-        let request = review_request(client, address, round, reviewer, nomination, &scores);
-        match send(in_flight, request).await {
+        let call = client.review_call(round, nomination, &reviewer.token, &review_body(&scores));
+        match send(in_flight, call).await {
             Ok((status, body)) => {
                 assert_eq!(status, StatusCode::OK, "review: {body}");
                 let version = reviewer.reviews.get(&nomination).map_or(0, |r| r.version) + 1;
@@ -527,13 +494,7 @@ async fn settle_votes(
                 let mut others = mine.clone();
                 let earlier = others.remove(&nomination);
                 assert_eq!(others, voter.votes, "voter {}: nothing but the unknown vote is new", voter.id);
-                let retry = app
-                    .client
-                    .post(format!("{}/api/v1/rounds/{}/votes", app.address, world.round))
-                    .bearer_auth(&voter.token)
-                    .header("Idempotency-Key", &key)
-                    .json(&json!({"nomination_id": nomination}));
-                let retry = TestApp::read(retry.send().await.expect("retry sent")).await;
+                let retry = app.cast_vote(world.round, &voter.token, nomination, Some(&key)).await;
                 assert_eq!(retry.status, StatusCode::CREATED, "retry: {}", retry.body);
                 let receipt = retry.body["receipt"].as_str().unwrap().to_owned();
                 match earlier {
@@ -562,8 +523,7 @@ async fn settle_votes(
                     voter.id,
                     voter.votes
                 );
-                let path = format!("/api/v1/rounds/{}/votes/{nomination}", world.round);
-                let retry = app.request(Method::DELETE, path, Some(&voter.token), None).await;
+                let retry = app.withdraw_vote(world.round, &voter.token, nomination).await;
                 let expected = if done { StatusCode::NOT_FOUND } else { StatusCode::NO_CONTENT };
                 assert_eq!(retry.status, expected, "{}", retry.body);
                 if done {
@@ -600,10 +560,8 @@ async fn settle_reviews(
                     let sent = Review { scores: scores.clone(), version };
                     let applied = found.as_ref() == Some(&sent);
                     assert!(applied || found == known, "review {nomination} of {}: {found:?}", reviewer.id);
-                    let request =
-                        review_request(&app.client, &app.address, world.round, reviewer, nomination, scores);
-                    let retry = TestApp::read(request.send().await.expect("retry sent")).await;
-                    ok(&retry);
+                    let retry =
+                        app.review(world.round, nomination, &reviewer.token, review_body(scores)).await.ok();
                     let version = found.map_or(0, |r| r.version) + 1;
                     assert_eq!(retry.body["version"], version);
                     reviewer.reviews.insert(nomination, Review { scores: scores.clone(), version });
@@ -620,13 +578,38 @@ async fn settle_reviews(
     assert!(stored.is_empty(), "reviews nobody sent: {stored:?}");
 }
 
+/// The invariants found broken. Each is checked whatever happened to the
+/// others, and they are reported together.
+#[derive(Default)]
+struct Failures(Vec<String>);
+
+impl Failures {
+    fn eq<T: PartialEq + std::fmt::Debug>(&mut self, left: T, right: T, what: &str) {
+        if left != right {
+            self.0.push(format!("{what}:\n   found: {left:?}\n  wanted: {right:?}"));
+        }
+    }
+
+    fn holds(&mut self, holds: bool, what: impl FnOnce() -> String) {
+        if !holds {
+            self.0.push(what());
+        }
+    }
+
+    #[track_caller]
+    fn assert_none(self, when: &str) {
+        assert!(self.0.is_empty(), "{when}, {} broken:\n{}", self.0.len(), self.0.join("\n"));
+    }
+}
+
 /// Everything stored is what was acknowledged, once, and holds together.
-async fn check(app: &TestApp, conn: &mut DbConn, world: &World) {
+async fn check(app: &TestApp, conn: &mut DbConn, world: &World) -> Failures {
     let round = world.round;
+    let mut failures = Failures::default();
     let stored = stored_votes(conn, round);
     let known: BTreeMap<i64, BTreeMap<i64, String>> =
         world.voters.iter().filter(|v| !v.votes.is_empty()).map(|v| (v.id, v.votes.clone())).collect();
-    assert_eq!(stored, known, "the stored votes are exactly the acknowledged ones");
+    failures.eq(&stored, &known, "the stored votes are exactly the acknowledged ones");
 
     // The counters agree with the rows.
     let mut per_entry: BTreeMap<i64, i64> = world.entries.iter().map(|e| (*e, 0)).collect();
@@ -640,7 +623,7 @@ async fn check(app: &TestApp, conn: &mut DbConn, world: &World) {
         .unwrap()
         .into_iter()
         .collect();
-    assert_eq!(counters, per_entry, "each entry's counter is its vote rows");
+    failures.eq(counters, per_entry, "each entry's counter is its vote rows");
     // PostgreSQL's ballots count each voter's votes (SQLite counts the rows themselves).
     if let DbConn::Pg(_) = conn {
         let used: Vec<(i64, i32)> = ballots::table
@@ -650,9 +633,12 @@ async fn check(app: &TestApp, conn: &mut DbConn, world: &World) {
             .unwrap();
         for (voter, used) in &used {
             let rows = known.get(voter).map_or(0, |votes| votes.len());
-            assert_eq!(*used as usize, rows, "voter {voter}: the ballot's used is its vote rows");
+            failures.eq(*used as usize, rows, &format!("voter {voter}: the ballot's used is its vote rows"));
         }
-        assert!(known.keys().all(|voter| used.iter().any(|(v, _)| v == voter)), "every voter has a ballot");
+        let missing: Vec<&i64> =
+            known.keys().filter(|voter| !used.iter().any(|(v, _)| v == *voter)).collect();
+        failures
+            .holds(missing.is_empty(), || format!("every voter has a ballot; these have none: {missing:?}"));
     }
 
     // Every stored vote has its key, every live key its vote, no withdrawn key a vote.
@@ -671,18 +657,18 @@ async fn check(app: &TestApp, conn: &mut DbConn, world: &World) {
             assert!(live.entry(*voter).or_default().insert(*nomination, receipt.clone()).is_none());
             live
         });
-    assert_eq!(live, known, "the live idempotency keys are exactly the stored votes");
+    failures.eq(&live, &known, "the live idempotency keys are exactly the stored votes");
     let receipts: std::collections::BTreeSet<&String> = keys.iter().map(|k| &k.2).collect();
-    assert_eq!(receipts.len(), keys.len(), "every receipt is unique");
+    failures.eq(receipts.len(), keys.len(), "every receipt is unique");
 
     // Reviews, and one audit event per version of each.
     let stored = stored_reviews(conn, round);
-    let known: BTreeMap<(i64, i64), Review> = world
+    let known_reviews: BTreeMap<(i64, i64), Review> = world
         .reviewers
         .iter()
         .flat_map(|r| r.reviews.iter().map(|(n, review)| ((r.id, *n), review.clone())))
         .collect();
-    assert_eq!(stored, known, "the stored reviews are exactly the acknowledged ones");
+    failures.eq(&stored, &known_reviews, "the stored reviews are exactly the acknowledged ones");
     let events: BTreeMap<(Option<i64>, String), i64> = audit_events::table
         .filter(audit_events::action.eq_any(["review.submit", "review.revise"]))
         .group_by((audit_events::actor_id, audit_events::subject))
@@ -692,40 +678,36 @@ async fn check(app: &TestApp, conn: &mut DbConn, world: &World) {
         .into_iter()
         .map(|(actor, subject, n)| ((actor, subject), n))
         .collect();
-    let versions: BTreeMap<(Option<i64>, String), i64> = known
+    let versions: BTreeMap<(Option<i64>, String), i64> = known_reviews
         .iter()
         .map(|((reviewer, nomination), review)| {
             ((Some(*reviewer), format!("round:{round}/nomination:{nomination}")), review.version)
         })
         .collect();
-    assert_eq!(events, versions, "one audit event per stored review version");
+    failures.eq(events, versions, "one audit event per stored review version");
 
     // Over the API: each voter's ballot, and the audit chain, twice.
     let ballots = world.voters.iter().map(|voter| async move {
-        let ballot = app.get(format!("/api/v1/rounds/{round}/ballot?per_page=1"), &voter.token).await;
-        ok(&ballot);
+        let ballot = app.ballot(round, &voter.token, "?per_page=1").await.ok();
         let mine: BTreeMap<i64, String> = ballot.body["my_votes"]
             .as_array()
             .unwrap()
             .iter()
             .map(|v| (v["nomination_id"].as_i64().unwrap(), v["receipt"].as_str().unwrap().to_owned()))
             .collect();
-        assert_eq!(mine, voter.votes, "voter {}'s ballot", voter.id);
-        assert_eq!(ballot.body["votes_left"], (VOTES_PER_VOTER - voter.votes.len()) as i64);
+        let left = ballot.body["votes_left"].as_i64();
+        (voter, mine, left)
     });
-    futures_util::future::join_all(ballots).await;
-    let verified = app.get("/api/v1/audit/verify", app.admin()).await;
-    ok(&verified);
-    assert_eq!(verified.body["ok"], true, "{}", verified.body);
-    let cli = awards_command()
-        .arg("verify-audit")
-        .env("AWARDS_DATABASE_URL", &app.database_url)
-        .output()
-        .expect("awards verify-audit runs");
-    let said = String::from_utf8_lossy(&cli.stdout);
-    assert!(
-        cli.status.success() && said.starts_with("audit chain ok"),
-        "{said}{}",
-        String::from_utf8_lossy(&cli.stderr)
-    );
+    for (voter, mine, left) in futures_util::future::join_all(ballots).await {
+        failures.eq(&mine, &voter.votes, &format!("voter {}'s ballot", voter.id));
+        let expected = Some((VOTES_PER_VOTER - voter.votes.len()) as i64);
+        failures.eq(left, expected, &format!("voter {}'s votes left", voter.id));
+    }
+    let verified = app.verify_audit().await;
+    failures.eq(&verified["ok"], &json!(true), &format!("the audit chain verifies over the API: {verified}"));
+    let cli = run(awards_command().arg("verify-audit").env("AWARDS_DATABASE_URL", &app.database_url), "");
+    failures.holds(cli.success() && cli.stdout.starts_with("audit chain ok"), || {
+        format!("awards verify-audit: {}{}", cli.stdout, cli.stderr)
+    });
+    failures
 }

@@ -13,6 +13,7 @@ mod limits;
 mod nominations;
 mod ops;
 mod org;
+mod schema;
 mod screening;
 mod secrets;
 mod users;

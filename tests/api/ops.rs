@@ -1,6 +1,6 @@
 use reqwest::{Method, StatusCode};
 
-use crate::helpers::TestApp;
+use crate::helpers::{Client, Server, TestApp, TestDb, JWT_SECRET};
 use crate::on_both;
 
 on_both!(
@@ -18,9 +18,8 @@ async fn probes_answer(app: TestApp) {
         assert_eq!(res.body["status"], status);
         assert!(res.headers.contains_key("x-request-id"));
     }
-    app.get("/api/v1/me", app.admin()).await;
-    let metrics =
-        app.client.get(format!("{}/metrics", app.address)).send().await.unwrap().text().await.unwrap();
+    app.get("/api/v1/me", app.admin()).await.ok();
+    let metrics = app.call(Method::GET, "/metrics").send().await.ok().text();
     assert!(metrics.contains("awards_http_requests_total"), "{metrics}");
 }
 
@@ -79,16 +78,14 @@ async fn openapi_describes_every_route(app: TestApp) {
             }
         }
     }
-    let docs = app.client.get(format!("{}/docs/", app.address)).send().await.unwrap();
-    assert_eq!(docs.status(), StatusCode::OK);
-    let html = docs.text().await.unwrap();
+    let html = app.call(Method::GET, "/docs/").send().await.ok().text();
     assert!(html.contains("swagger"), "{html}");
     assert!(
         !html.contains("https://") && !html.contains("http://"),
         "the docs page fetches nothing from outside"
     );
-    let bundle = app.client.get(format!("{}/docs/swagger-ui-bundle.js", app.address)).send().await.unwrap();
-    assert_eq!(bundle.status(), StatusCode::OK, "assets are bundled");
+    let bundle = app.call(Method::GET, "/docs/swagger-ui-bundle.js").send().await;
+    assert_eq!(bundle.status, StatusCode::OK, "assets are bundled");
 }
 
 async fn errors_are_problems(app: TestApp) {
@@ -153,21 +150,20 @@ async fn security_headers_on_every_answer(app: TestApp) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_access_log_cannot_be_given_a_forged_address() {
     for trust_proxy in [false, true] {
-        let (_db, url) = crate::helpers::TestDb::sqlite();
-        let server = crate::helpers::Server::start(&url, crate::helpers::JWT_SECRET, |command| {
+        let (_db, url) = TestDb::sqlite();
+        let server = Server::start(&url, JWT_SECRET, |command| {
             command.env("AWARDS_LOG", "info");
             if trust_proxy {
                 command.arg("--trust-proxy");
             }
         });
-        let res = reqwest::Client::new()
-            .get(format!("{}/healthz", server.address))
+        let res = Client::new(&server.address)
+            .call(Method::GET, "/healthz")
             .header("X-Forwarded-For", "6.6.6.6, 10.9.8.7")
             .header("Forwarded", "for=6.6.6.6")
             .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
+            .await;
+        assert_eq!(res.status, StatusCode::OK);
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         let (_, log) = server.stop();
         let line = log.lines().find(|l| l.contains("/healthz")).unwrap_or_else(|| panic!("logged: {log}"));
@@ -183,23 +179,21 @@ async fn head_is_get_without_the_body(app: TestApp) {
         ("/api/v1/users?per_page=2", Some(app.admin())),
     ] {
         let get = app.request(Method::GET, path, token, None).await;
-        let mut head = app.client.head(format!("{}{path}", app.address));
-        if let Some(token) = token {
-            head = head.bearer_auth(token);
-        }
-        let head = head.send().await.unwrap();
-        assert_eq!(head.status(), StatusCode::OK, "HEAD {path}");
-        assert_eq!(head.headers()["content-type"], get.headers["content-type"], "HEAD {path}");
-        let length: usize = head.headers()["content-length"].to_str().unwrap().parse().unwrap();
+        // Unchecked: a HEAD answer has the GET's headers and no body.
+        let head = app.call(Method::HEAD, path).maybe_token(token).unchecked().send().await;
+        assert_eq!(head.status, StatusCode::OK, "HEAD {path}");
+        assert_eq!(head.headers["content-type"], get.headers["content-type"], "HEAD {path}");
+        let length: usize = head.headers["content-length"].to_str().unwrap().parse().unwrap();
+        assert_eq!(length, get.bytes.len(), "HEAD {path} announces the GET's body");
         assert!(length > 0, "HEAD {path} announces the GET's body");
-        assert!(head.bytes().await.unwrap().is_empty(), "HEAD {path} sends no body");
+        assert!(head.bytes.is_empty(), "HEAD {path} sends no body");
     }
     // As GET does: no token, 401; a path that takes no GET, 405.
-    let res = app.client.head(format!("{}/api/v1/me", app.address)).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    let res = app.client.head(format!("{}/api/v1/rounds/7/votes", app.address)).send().await.unwrap();
+    let res = app.call(Method::HEAD, "/api/v1/me").unchecked().send().await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    let res = app.call(Method::HEAD, "/api/v1/rounds/7/votes").unchecked().send().await;
     assert_eq!(
-        (res.status(), &res.headers()["allow"]),
+        (res.status, &res.headers["allow"]),
         (StatusCode::METHOD_NOT_ALLOWED, &"POST".parse().unwrap())
     );
 }

@@ -7,8 +7,7 @@
 //! (outside the answers that issue them).
 
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use awards::db::schema::users;
 use awards::db::{DatabaseUrl, DbConn};
@@ -16,7 +15,9 @@ use diesel::prelude::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{rfc3339, Server, TestDb};
+use crate::helpers::app::Call;
+use crate::helpers::server::{awards_command, run};
+use crate::helpers::{rfc3339, Client, Server, TestDb};
 
 const JWT_SECRET: &str = "leak-test-jwt-secret-7f3a9c1e5b2d4f6a8c0e";
 
@@ -31,7 +32,7 @@ async fn no_secret_leaks_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_leaks_on_postgres() {
     for format in ["text", "json"] {
-        let Some((_db, url)) = TestDb::postgres() else { return };
+        let (_db, url) = TestDb::postgres();
         let (url, password) = with_password(&url);
         no_secret_leaks(&url, format, password).await;
     }
@@ -51,8 +52,9 @@ fn with_password(url: &str) -> (String, Option<&'static str>) {
     }
 }
 
+/// The binary with every log line on.
 fn awards() -> Command {
-    let mut command = crate::helpers::awards_command();
+    let mut command = awards_command();
     command.env("AWARDS_LOG", "trace");
     command
 }
@@ -67,8 +69,7 @@ enum Shown {
 /// Drives the server and keeps every answer, and every hash the database has
 /// held meanwhile.
 struct Session {
-    address: String,
-    client: reqwest::Client,
+    client: Client,
     conn: DbConn,
     /// ("METHOD path → status", headers and body)
     answers: Vec<(String, String)>,
@@ -81,8 +82,7 @@ struct Session {
 impl Session {
     fn new(address: String, url: &str) -> Session {
         Session {
-            address,
-            client: reqwest::Client::new(),
+            client: Client::new(address),
             conn: DatabaseUrl::parse(url).unwrap().connect().expect("connect"),
             answers: vec![],
             hashes: BTreeSet::new(),
@@ -101,12 +101,12 @@ impl Session {
         self.hashes.extend(stored.into_iter().flat_map(|(p, c)| [p, c]).flatten());
     }
 
-    async fn send(&mut self, req: reqwest::RequestBuilder, what: String, expect: u16) -> Value {
-        let res = req.send().await.expect("request sent");
-        let status = res.status().as_u16();
+    async fn send(&mut self, call: Call, what: String, expect: u16) -> Value {
+        let res = call.unchecked().send().await;
+        let status = res.status.as_u16();
         let headers: String =
-            res.headers().iter().map(|(k, v)| format!("{k}: {}\n", v.to_str().unwrap_or(""))).collect();
-        let body = res.text().await.expect("body");
+            res.headers.iter().map(|(k, v)| format!("{k}: {}\n", v.to_str().unwrap_or(""))).collect();
+        let body = res.text();
         assert_eq!(status, expect, "{what}: {body}");
         self.answers.push((format!("{what} → {status}"), format!("{headers}\n{body}")));
         self.read_hashes();
@@ -125,14 +125,12 @@ impl Session {
         body: Option<Value>,
         expect: u16,
     ) -> Value {
-        let mut req = self.client.request(method.clone(), format!("{}{path}", self.address));
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        self.send(req, format!("{method} {path}"), expect).await
+        let call = self.client.call(method.clone(), path).maybe_token(token);
+        let call = match body {
+            Some(body) => call.json(&body),
+            None => call,
+        };
+        self.send(call, format!("{method} {path}"), expect).await
     }
 
     async fn login(&mut self, employee_no: &str, password: &str, expect: u16) -> String {
@@ -163,22 +161,9 @@ impl Session {
 
 /// Runs a CLI command to completion; (stdout, stderr).
 fn cli(args: &[&str], url: &str, stdin: &str) -> (String, String) {
-    let mut child = awards()
-        .args(args)
-        .env("AWARDS_DATABASE_URL", url)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("awards runs");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    );
-    assert!(out.status.success(), "awards {args:?}: {stderr}");
-    (stdout, stderr)
+    let out = run(awards().args(args).env("AWARDS_DATABASE_URL", url), stdin);
+    assert!(out.success(), "awards {args:?}: {}", out.stderr);
+    (out.stdout, out.stderr)
 }
 
 async fn no_secret_leaks(url: &str, format: &str, database_password: Option<&str>) {
@@ -254,13 +239,8 @@ async fn no_secret_leaks(url: &str, format: &str, database_password: Option<&str
 
     // The import through the API: codes for new accounts in the answer.
     let csv = "employee_no,name,branch_code,roles\nE1,张三,B01,\nE2,李四,B01,\nR1,评审,B01,reviewer\n";
-    let req = s
-        .client
-        .post(format!("{}/api/v1/imports/employees", s.address))
-        .bearer_auth(&admin)
-        .header("content-type", "text/csv")
-        .body(csv);
-    let imported = s.send(req, "POST /api/v1/imports/employees".into(), 200).await;
+    let call = s.client.call(M::POST, "/api/v1/imports/employees").token(&admin).body("text/csv", csv);
+    let imported = s.send(call, "POST /api/v1/imports/employees".into(), 200).await;
     for shown in imported["activation_codes"].as_array().unwrap() {
         s.code_shown(&shown["code"]);
     }

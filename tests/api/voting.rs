@@ -4,12 +4,19 @@ use std::sync::{Arc, Mutex};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
+use crate::helpers::fixtures::{field, voters, voting_round, Field};
 use crate::helpers::{TestApp, TestDb, PASSWORD};
 use crate::on_both;
-use crate::screening::{create_round, field, ok, to_screening, Field};
 
 on_both!(
-    votes_follow_the_rules,
+    a_ballot_shows_the_candidates_and_votes_left_but_no_tallies,
+    an_idempotency_key_replays_its_vote_and_nothing_else,
+    votes_run_out_and_a_withdrawal_frees_one,
+    nobody_votes_for_or_sees_their_own_nomination,
+    a_withdrawn_vote_stays_withdrawn_when_its_request_is_retried,
+    a_ruled_out_entry_takes_no_votes_and_leaves_the_ballot,
+    tallies_and_the_ledger_stay_hidden_while_the_round_runs,
+    a_closed_round_takes_no_votes_and_anyone_recounts_its_ledger,
     parallel_votes_hold_the_limits,
     concurrent_voters_match_the_oracle,
     votes_racing_a_close_are_counted_or_refused,
@@ -20,40 +27,23 @@ on_both!(
     the_database_refuses_a_vote_past_the_limit,
 );
 
-/// A campaign of 12 submitted nominations in screening, with one open vote
-/// round (3 votes per voter, withdrawal allowed) cutting to 2.
-async fn voting_round(app: &TestApp, allow_withdrawal: bool) -> (Field, i64) {
-    let f = field(app, 2, 2).await;
-    let round = create_round(
-        app,
-        f.campaign,
-        json!({"name": "员工投票", "kind": "vote", "votes_per_voter": 3, "allow_vote_withdrawal": allow_withdrawal,
-               "advance": {"rule": "top_n", "n": 2}}),
-    )
-    .await;
-    let id = round["id"].as_i64().unwrap();
-    to_screening(app, f.campaign).await;
-    ok(&app.post(format!("/api/v1/rounds/{id}/open"), app.admin(), json!({})).await);
-    (f, id)
-}
-
 /// A window opening before year 1 or closing after 9999 (UTC) is stored as
 /// given; the vote writer must read it back as well as any other.
 async fn a_window_outside_years_1_to_9999_takes_votes(app: TestApp) {
     let f = field(&app, 2, 2).await;
-    let round = create_round(
-        &app,
-        f.campaign,
-        json!({"name": "远期投票", "kind": "vote", "votes_per_voter": 1, "advance": {"rule": "top_n", "n": 2},
-               "opens_at": "0000-01-01T00:00:00+01:00", "closes_at": "9999-12-31T23:59:59-05:00"}),
-    )
-    .await;
+    let round = app
+        .create_round(
+            f.campaign,
+            json!({"name": "远期投票", "kind": "vote", "votes_per_voter": 1, "advance": {"rule": "top_n", "n": 2},
+                   "opens_at": "0000-01-01T00:00:00+01:00", "closes_at": "9999-12-31T23:59:59-05:00"}),
+        )
+        .await;
     let id = round["id"].as_i64().unwrap();
-    to_screening(&app, f.campaign).await;
-    ok(&app.post(format!("/api/v1/rounds/{id}/open"), app.admin(), json!({})).await);
+    app.to_screening(f.campaign).await;
+    app.open_round(id).await.ok();
     let (_, token) = &voters(&app, 1).await[0];
-    let nomination = *f.nominations.keys().next().unwrap();
-    assert_eq!(vote(&app, id, token, nomination, None).await.status, StatusCode::CREATED);
+    let nomination = f.entries()[0];
+    assert_eq!(app.cast_vote(id, token, nomination, None).await.status, StatusCode::CREATED);
 }
 
 /// Every statement of a vote batch is prepared once per connection and then
@@ -66,8 +56,8 @@ async fn the_vote_writer_prepares_each_statement_once(app: TestApp) {
     let (f, round) = voting_round(&app, false).await;
     let voters = voters(&app, 6).await;
     let branch = app.get("/api/v1/branches?per_page=1", app.admin()).await.body["items"][0]["id"].as_i64();
-    let nominations: Vec<i64> = f.nominations.keys().copied().collect();
-    let mut conn = awards::db::DatabaseUrl::parse(&app.database_url).unwrap().connect().unwrap();
+    let nominations = f.entries();
+    let mut conn = app.connect();
     // (started, newly cached) statement texts, transaction control aside.
     let seen: Arc<Mutex<(Vec<String>, Vec<String>)>> = Default::default();
     let record = seen.clone();
@@ -127,7 +117,7 @@ async fn the_vote_writer_prepares_each_statement_once(app: TestApp) {
 /// most-voted entry still in the running.
 async fn a_ruled_out_entry_does_not_set_the_vote_scale(app: TestApp) {
     let (f, round) = voting_round(&app, false).await;
-    let ids: Vec<i64> = f.nominations.keys().copied().collect();
+    let ids = f.entries();
     let (stuffed, first, second) = (ids[0], ids[1], ids[2]);
     // stuffed 4 votes, first 2, second 1.
     for (i, (_, token)) in voters(&app, 4).await.iter().enumerate() {
@@ -135,16 +125,12 @@ async fn a_ruled_out_entry_does_not_set_the_vote_scale(app: TestApp) {
         choices.extend([first].iter().filter(|_| i < 2));
         choices.extend([second].iter().filter(|_| i == 0));
         for nomination in choices {
-            assert_eq!(vote(&app, round, token, nomination, None).await.status, StatusCode::CREATED);
+            assert_eq!(app.cast_vote(round, token, nomination, None).await.status, StatusCode::CREATED);
         }
     }
-    let out = app
-        .post(format!("/api/v1/nominations/{stuffed}/ineligible"), app.admin(), json!({"reason": "刷票"}))
-        .await;
-    ok(&out);
-    ok(&app.post(format!("/api/v1/rounds/{round}/close"), app.admin(), json!({})).await);
-    let results = app.get(format!("/api/v1/rounds/{round}/results?per_page=500"), app.admin()).await;
-    ok(&results);
+    app.rule_out(stuffed, "刷票").await.ok();
+    app.close_round(round).await.ok();
+    let results = app.results(round).await.ok();
     let of = |id: i64| {
         let items = results.body["items"].as_array().unwrap();
         let item = items.iter().find(|i| i["nomination_id"] == id).unwrap().clone();
@@ -157,50 +143,16 @@ async fn a_ruled_out_entry_does_not_set_the_vote_scale(app: TestApp) {
     assert_eq!(of(stuffed), (4, 100.0, json!("ruled_out")));
     assert_eq!((of(first).0, of(first).1), (2, 100.0));
     assert_eq!((of(second).0, of(second).1), (1, 50.0));
-    let recount = app.get(format!("/api/v1/rounds/{round}/recount"), app.admin()).await;
+    let recount = app.recount(round).await;
     assert_eq!(
         (recount.body["ok"].clone(), recount.body["algorithm_version"].clone()),
         (json!(true), json!("awards-scoring/3"))
     );
 }
 
-async fn voters(app: &TestApp, n: usize) -> Vec<(i64, String)> {
-    let branch = app.get("/api/v1/branches?per_page=1", app.admin()).await.body["items"][0]["id"].as_i64();
-    let mut out = vec![];
-    for i in 0..n {
-        out.push(app.user(&format!("V{i:03}"), branch, &["employee"]).await);
-    }
-    out
-}
-
-async fn vote(
-    app: &TestApp,
-    round: i64,
-    token: &str,
-    nomination: i64,
-    key: Option<&str>,
-) -> crate::helpers::Response {
-    let mut req = app
-        .client
-        .post(format!("{}/api/v1/rounds/{round}/votes", app.address))
-        .bearer_auth(token)
-        .json(&json!({"nomination_id": nomination}));
-    if let Some(key) = key {
-        req = req.header("Idempotency-Key", key);
-    }
-    TestApp::read(req.send().await.expect("sent")).await
-}
-
-async fn withdraw(app: &TestApp, round: i64, token: &str, nomination: i64) -> StatusCode {
-    app.request(Method::DELETE, format!("/api/v1/rounds/{round}/votes/{nomination}"), Some(token), None)
-        .await
-        .status
-}
-
 /// Tallies after close, from the results (admin).
 async fn tallies(app: &TestApp, round: i64) -> BTreeMap<i64, i64> {
-    let results = app.get(format!("/api/v1/rounds/{round}/results?per_page=500"), app.admin()).await;
-    ok(&results);
+    let results = app.results(round).await.ok();
     results.body["items"]
         .as_array()
         .unwrap()
@@ -215,9 +167,10 @@ async fn recount_ledger(app: &TestApp, round: i64) -> (BTreeMap<i64, i64>, BTree
     let mut receipts = BTreeSet::new();
     let mut page = 1;
     loop {
-        let res =
-            app.get(format!("/api/v1/rounds/{round}/ledger?per_page=500&page={page}"), app.admin()).await;
-        ok(&res);
+        let res = app
+            .get(format!("/api/v1/rounds/{round}/ledger?per_page=500&page={page}"), app.admin())
+            .await
+            .ok();
         for line in res.body["items"].as_array().unwrap() {
             assert_eq!(line.as_object().unwrap().len(), 2, "receipt and nomination only: {line}");
             *counts.entry(line["nomination_id"].as_i64().unwrap()).or_insert(0) += 1;
@@ -230,13 +183,56 @@ async fn recount_ledger(app: &TestApp, round: i64) -> (BTreeMap<i64, i64>, BTree
     }
 }
 
-async fn votes_follow_the_rules(app: TestApp) {
-    let (f, round) = voting_round(&app, true).await;
-    let entries: Vec<i64> = f.nominations.keys().copied().collect();
-    let (_, token) = &voters(&app, 1).await[0];
+/// One open vote round (3 votes, withdrawal allowed) over 12 entries, and
+/// one voter.
+struct OneVoter {
+    f: Field,
+    round: i64,
+    entries: Vec<i64>,
+    token: String,
+}
 
-    let ballot = app.get(format!("/api/v1/rounds/{round}/ballot?per_page=5"), token).await;
-    ok(&ballot);
+async fn one_voter(app: &TestApp) -> OneVoter {
+    let (f, round) = voting_round(app, true).await;
+    let entries = f.entries();
+    let (_, token) = voters(app, 1).await.remove(0);
+    OneVoter { f, round, entries, token }
+}
+
+impl OneVoter {
+    /// The nominee of entry 4, activated: their token.
+    async fn nominee(&self, app: &TestApp) -> String {
+        let (no, code) = &self.f.nominees[&self.entries[4]];
+        app.activate(no, code, PASSWORD).await.ok().body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Leaves four votes standing: the voter's for entries 0 (with the key
+    /// retry-1), 1 and 3 (2 withdrawn), and the nominee of 4's for 5 (7, with
+    /// the key late-1, withdrawn); entry 6 is ruled out. The receipt of the
+    /// vote for 0, and the nominee's token.
+    async fn four_standing_votes(&self, app: &TestApp) -> (String, String) {
+        let (round, e, token) = (self.round, &self.entries, &self.token);
+        let receipt = app.cast_vote(round, token, e[0], Some("retry-1")).await.created().body["receipt"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for entry in [e[1], e[2]] {
+            app.cast_vote(round, token, entry, None).await.created();
+        }
+        app.withdraw_vote(round, token, e[2]).await.expect(StatusCode::NO_CONTENT);
+        app.cast_vote(round, token, e[3], None).await.created();
+        let nominee = self.nominee(app).await;
+        app.cast_vote(round, &nominee, e[5], None).await.created();
+        app.cast_vote(round, &nominee, e[7], Some("late-1")).await.created();
+        app.withdraw_vote(round, &nominee, e[7]).await.expect(StatusCode::NO_CONTENT);
+        app.rule_out(e[6], "材料不实").await.ok();
+        (receipt, nominee)
+    }
+}
+
+async fn a_ballot_shows_the_candidates_and_votes_left_but_no_tallies(app: TestApp) {
+    let v = one_voter(&app).await;
+    let ballot = app.ballot(v.round, &v.token, "?per_page=5").await.ok();
     assert_eq!(
         (ballot.body["votes_per_voter"].as_i64(), ballot.body["votes_left"].as_i64()),
         (Some(3), Some(3))
@@ -249,45 +245,54 @@ async fn votes_follow_the_rules(app: TestApp) {
         (Some(12), 5)
     );
     assert!(!ballot.body.to_string().contains("vote_count"), "no tallies on a ballot");
-    let (company, _) = f.nominations[&entries[0]];
-    let filtered = app.get(format!("/api/v1/rounds/{round}/ballot?member_company_id={company}"), token).await;
+    let (company, _) = v.f.nominations[&v.entries[0]];
+    let filtered = app.ballot(v.round, &v.token, &format!("?member_company_id={company}")).await;
     assert_eq!(filtered.body["candidates"]["total"], 4);
+}
 
-    let first = vote(&app, round, token, entries[0], Some("retry-1")).await;
-    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+async fn an_idempotency_key_replays_its_vote_and_nothing_else(app: TestApp) {
+    let OneVoter { round, entries, token, .. } = one_voter(&app).await;
+    let first = app.cast_vote(round, &token, entries[0], Some("retry-1")).await.created();
     let receipt = first.body["receipt"].as_str().unwrap().to_owned();
     assert!(receipt.len() == 32 && receipt.bytes().all(|b| b.is_ascii_hexdigit()));
-    let again = vote(&app, round, token, entries[0], Some("retry-1")).await;
+    let again = app.cast_vote(round, &token, entries[0], Some("retry-1")).await;
     assert_eq!(
         (again.status, again.body["receipt"].as_str(), again.body["replayed"].as_bool()),
         (StatusCode::CREATED, Some(receipt.as_str()), Some(true))
     );
-    let other_body = vote(&app, round, token, entries[1], Some("retry-1")).await;
+    let other_body = app.cast_vote(round, &token, entries[1], Some("retry-1")).await;
     assert_eq!((other_body.status, other_body.code()), (StatusCode::CONFLICT, "idempotency_key_reused"));
-    let twice = vote(&app, round, token, entries[0], None).await;
+    let twice = app.cast_vote(round, &token, entries[0], None).await;
     assert_eq!((twice.status, twice.code()), (StatusCode::CONFLICT, "already_voted"));
-    assert_eq!(vote(&app, round, token, entries[0], Some("bad key")).await.status, StatusCode::BAD_REQUEST);
-    assert_eq!(vote(&app, round, token, 999_999, None).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(vote(&app, 999_999, token, entries[0], None).await.status, StatusCode::NOT_FOUND);
+    let bad_key = app.cast_vote(round, &token, entries[0], Some("bad key")).await;
+    assert_eq!(bad_key.status, StatusCode::BAD_REQUEST);
+    assert_eq!(app.cast_vote(round, &token, 999_999, None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.cast_vote(999_999, &token, entries[0], None).await.status, StatusCode::NOT_FOUND);
     let malformed = app
         .raw(
             Method::POST,
             &format!("/api/v1/rounds/{round}/votes"),
-            Some(token),
+            Some(&token),
             "application/json",
             "{\"nomination_id\":\"7\"}",
         )
         .await;
     assert_eq!(malformed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let ballot = app.ballot(round, &token, "?per_page=500").await.ok();
+    assert_eq!(ballot.body["votes_left"], 2, "one vote, however often it was sent");
+}
 
-    created(&vote(&app, round, token, entries[1], None).await);
-    created(&vote(&app, round, token, entries[2], None).await);
-    let fourth = vote(&app, round, token, entries[3], None).await;
+async fn votes_run_out_and_a_withdrawal_frees_one(app: TestApp) {
+    let OneVoter { round, entries, token, .. } = one_voter(&app).await;
+    for &entry in &entries[..3] {
+        app.cast_vote(round, &token, entry, None).await.created();
+    }
+    let fourth = app.cast_vote(round, &token, entries[3], None).await;
     assert_eq!((fourth.status, fourth.code()), (StatusCode::CONFLICT, "no_votes_left"));
-    assert_eq!(withdraw(&app, round, token, entries[2]).await, StatusCode::NO_CONTENT);
-    assert_eq!(withdraw(&app, round, token, entries[2]).await, StatusCode::NOT_FOUND);
-    created(&vote(&app, round, token, entries[3], None).await);
-    let ballot = app.get(format!("/api/v1/rounds/{round}/ballot?per_page=500"), token).await;
+    assert_eq!(app.withdraw_vote(round, &token, entries[2]).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.withdraw_vote(round, &token, entries[2]).await.status, StatusCode::NOT_FOUND);
+    app.cast_vote(round, &token, entries[3], None).await.created();
+    let ballot = app.ballot(round, &token, "?per_page=500").await;
     assert_eq!(ballot.body["votes_left"], 0);
     let mine: BTreeSet<i64> = ballot.body["my_votes"]
         .as_array()
@@ -296,50 +301,54 @@ async fn votes_follow_the_rules(app: TestApp) {
         .map(|v| v["nomination_id"].as_i64().unwrap())
         .collect();
     assert_eq!(mine, BTreeSet::from([entries[0], entries[1], entries[3]]));
+}
 
-    // Nobody votes for themselves.
-    let (no, code) = f.nominees[&entries[4]].clone();
-    let nominee = app.activate(&no, &code, PASSWORD).await.body["access_token"].as_str().unwrap().to_owned();
-    let own = vote(&app, round, &nominee, entries[4], None).await;
+async fn nobody_votes_for_or_sees_their_own_nomination(app: TestApp) {
+    let v = one_voter(&app).await;
+    let (round, entries) = (v.round, &v.entries);
+    let nominee = v.nominee(&app).await;
+    let own = app.cast_vote(round, &nominee, entries[4], None).await;
     assert_eq!((own.status, own.code()), (StatusCode::FORBIDDEN, "own_nomination"));
-    created(&vote(&app, round, &nominee, entries[5], None).await);
+    app.cast_vote(round, &nominee, entries[5], None).await.created();
+    let own_ballot = app.ballot(round, &nominee, "?per_page=500").await.ok();
+    let candidates = own_ballot.body["candidates"]["items"].as_array().unwrap();
+    assert_eq!(candidates.len(), 11, "every entry but their own");
+    assert!(candidates.iter().all(|c| c["nomination_id"] != entries[4]));
+}
 
-    // A withdrawn vote stays withdrawn when a late retry of its request arrives.
-    created(&vote(&app, round, &nominee, entries[7], Some("late-1")).await);
-    assert_eq!(withdraw(&app, round, &nominee, entries[7]).await, StatusCode::NO_CONTENT);
-    let late_retry = vote(&app, round, &nominee, entries[7], Some("late-1")).await;
+async fn a_withdrawn_vote_stays_withdrawn_when_its_request_is_retried(app: TestApp) {
+    let v = one_voter(&app).await;
+    let (round, entries) = (v.round, &v.entries);
+    let nominee = v.nominee(&app).await;
+    app.cast_vote(round, &nominee, entries[7], Some("late-1")).await.created();
+    assert_eq!(app.withdraw_vote(round, &nominee, entries[7]).await.status, StatusCode::NO_CONTENT);
+    let late_retry = app.cast_vote(round, &nominee, entries[7], Some("late-1")).await;
     assert_eq!((late_retry.status, late_retry.code()), (StatusCode::CONFLICT, "vote_withdrawn"));
-    // Nobody sees their own nomination on their ballot.
-    let own_ballot = app.get(format!("/api/v1/rounds/{round}/ballot?per_page=500"), &nominee).await;
-    assert!(own_ballot.body["candidates"]["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|c| c["nomination_id"] != entries[4]));
+    let ballot = app.ballot(round, &nominee, "?per_page=500").await.ok();
+    assert_eq!(ballot.body["my_votes"], json!([]), "the retry did not bring the vote back");
+}
 
-    // A ruled-out entry takes no votes and leaves the ballot.
-    ok(&app
-        .post(
-            format!("/api/v1/nominations/{}/ineligible", entries[6]),
-            app.admin(),
-            json!({"reason": "材料不实"}),
-        )
-        .await);
-    let ruled = vote(&app, round, &nominee, entries[6], None).await;
+async fn a_ruled_out_entry_takes_no_votes_and_leaves_the_ballot(app: TestApp) {
+    let v = one_voter(&app).await;
+    let (round, entries) = (v.round, &v.entries);
+    let nominee = v.nominee(&app).await;
+    app.rule_out(entries[6], "材料不实").await.ok();
+    let ruled = app.cast_vote(round, &nominee, entries[6], None).await;
     assert_eq!((ruled.status, ruled.code()), (StatusCode::CONFLICT, "ruled_out"));
-    assert_eq!(
-        app.get(format!("/api/v1/rounds/{round}/ballot"), token).await.body["candidates"]["total"],
-        11
-    );
+    assert_eq!(app.ballot(round, &v.token, "").await.body["candidates"]["total"], 11);
+}
 
-    // Tallies stay hidden until the round closes; the ledger too.
+/// Tallies stay hidden until the round closes; the ledger too.
+async fn tallies_and_the_ledger_stay_hidden_while_the_round_runs(app: TestApp) {
+    let v = one_voter(&app).await;
+    let (round, token) = (v.round, &v.token);
+    v.four_standing_votes(&app).await;
     assert_eq!(app.get(format!("/api/v1/rounds/{round}/preview"), token).await.status, StatusCode::FORBIDDEN);
     assert_eq!(
         app.get(format!("/api/v1/rounds/{round}/ledger"), app.admin()).await.status,
         StatusCode::CONFLICT
     );
-    let anomalies = app.get(format!("/api/v1/rounds/{round}/anomalies?threshold=1"), app.admin()).await;
-    ok(&anomalies);
+    let anomalies = app.get(format!("/api/v1/rounds/{round}/anomalies?threshold=1"), app.admin()).await.ok();
     let from_ip: i64 =
         anomalies.body["by_ip"].as_array().unwrap().iter().map(|b| b["votes"].as_i64().unwrap()).sum();
     assert_eq!(from_ip, 4, "4 standing votes, all from 127.0.0.1: {}", anomalies.body);
@@ -348,9 +357,14 @@ async fn votes_follow_the_rules(app: TestApp) {
         app.get(format!("/api/v1/rounds/{round}/anomalies"), token).await.status,
         StatusCode::FORBIDDEN
     );
+}
 
-    ok(&app.post(format!("/api/v1/rounds/{round}/close"), app.admin(), json!({})).await);
-    let late = vote(&app, round, &nominee, entries[7], None).await;
+async fn a_closed_round_takes_no_votes_and_anyone_recounts_its_ledger(app: TestApp) {
+    let v = one_voter(&app).await;
+    let (round, entries, token) = (v.round, &v.entries, &v.token);
+    let (receipt, nominee) = v.four_standing_votes(&app).await;
+    app.close_round(round).await.ok();
+    let late = app.cast_vote(round, &nominee, entries[7], None).await;
     assert_eq!((late.status, late.code()), (StatusCode::CONFLICT, "invalid_state"));
     let tally = tallies(&app, round).await;
     assert_eq!(tally.values().sum::<i64>(), 4);
@@ -358,10 +372,8 @@ async fn votes_follow_the_rules(app: TestApp) {
     let (recounted, receipts) = recount_ledger(&app, round).await;
     assert_eq!(recounted, tally.into_iter().filter(|(_, n)| *n > 0).collect());
     assert!(receipts.contains(&receipt));
-    let public = app.get(format!("/api/v1/rounds/{round}/ledger?per_page=500"), token).await;
-    ok(&public);
+    let public = app.get(format!("/api/v1/rounds/{round}/ledger?per_page=500"), token).await.ok();
     assert_eq!(public.body["total"], 4, "any voter can recount the closed round");
-    // The voter who withdrew: a late retry of the original request does not bring the vote back.
 }
 
 /// The database itself refuses a vote past the voter's limit, whatever a
@@ -373,9 +385,9 @@ async fn the_database_refuses_a_vote_past_the_limit(app: TestApp) {
     use diesel::prelude::*;
     let (f, round) = voting_round(&app, false).await;
     let (voter, token) = voters(&app, 1).await.remove(0);
-    let entries: Vec<i64> = f.nominations.keys().copied().collect();
+    let entries = f.entries();
     for &entry in &entries[..3] {
-        created(&vote(&app, round, &token, entry, None).await);
+        app.cast_vote(round, &token, entry, None).await.created();
     }
     let mut conn = app.connect();
     let fourth = match &mut conn {
@@ -405,36 +417,24 @@ async fn the_database_refuses_a_vote_past_the_limit(app: TestApp) {
     assert_eq!(stored, 3);
 }
 
-fn created(res: &crate::helpers::Response) {
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-}
-
 /// Two nodes on one PostgreSQL database, each with its own vote writer, take
 /// the same voters' votes at once: the database's constraints hold the limits
 /// across them, and every acknowledged vote is counted once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_nodes_hold_the_limits_together() {
-    let Some(app) = TestApp::postgres().await else { return };
+async fn two_postgres_nodes_hold_the_limits_together() {
+    let app = TestApp::postgres().await;
     let (f, round) = voting_round(&app, false).await;
-    let entries: Vec<i64> = f.nominations.keys().copied().collect();
+    let entries = f.entries();
     let people = voters(&app, 6).await;
-    let nodes = [app.address.clone(), crate::helpers::another_node(&app.database_url, |_| {}).await];
-    let client = reqwest::Client::new();
+    let nodes = [app.client.clone(), app.at(crate::helpers::another_node(&app.database_url, |_| {}).await)];
     let mut tasks = vec![];
     for (v, (_, token)) in people.iter().enumerate() {
         for (i, &entry) in entries[..8].iter().enumerate() {
             // Voter 0 sends one keyed vote 4 times, twice to each node.
             let (entry, key) = if v == 0 && i < 4 { (entries[0], Some("k")) } else { (entry, None) };
-            let request = client
-                .post(format!("{}/api/v1/rounds/{round}/votes", nodes[(v + i) % 2]))
-                .bearer_auth(token)
-                .json(&json!({"nomination_id": entry}));
-            let request = match key {
-                Some(key) => request.header("Idempotency-Key", key),
-                None => request,
-            };
+            let (node, token) = (nodes[(v + i) % 2].clone(), token.clone());
             tasks.push(tokio::spawn(async move {
-                let res = TestApp::read(request.send().await.expect("sent")).await;
+                let res = node.cast_vote(round, &token, entry, key).await;
                 (v, res.status, res.body["receipt"].as_str().map(str::to_owned))
             }));
         }
@@ -448,7 +448,7 @@ async fn two_nodes_hold_the_limits_together() {
         }
     }
     assert!(created.values().all(|receipts| receipts.len() == 3), "{created:?}");
-    ok(&app.post(format!("/api/v1/rounds/{round}/close"), app.admin(), json!({})).await);
+    app.close_round(round).await.ok();
     assert_eq!(tallies(&app, round).await.values().sum::<i64>(), 18);
     let (_, ledger) = recount_ledger(&app, round).await;
     let acknowledged: BTreeSet<String> = created.into_values().flatten().collect();
@@ -457,7 +457,7 @@ async fn two_nodes_hold_the_limits_together() {
 
 async fn parallel_votes_hold_the_limits(app: TestApp) {
     let (f, round) = voting_round(&app, false).await;
-    let entries: Vec<i64> = f.nominations.keys().copied().collect();
+    let entries = f.entries();
     let people = voters(&app, 2).await;
     let app = Arc::new(app);
     // One voter, 8 different entries at once, 3 votes allowed: exactly 3 count.
@@ -466,7 +466,7 @@ async fn parallel_votes_hold_the_limits(app: TestApp) {
         .iter()
         .map(|&e| {
             let (app, token) = (app.clone(), token.clone());
-            tokio::spawn(async move { vote(&app, round, &token, e, None).await.status })
+            tokio::spawn(async move { app.cast_vote(round, &token, e, None).await.status })
         })
         .collect();
     let mut statuses = vec![];
@@ -483,7 +483,7 @@ async fn parallel_votes_hold_the_limits(app: TestApp) {
             let (app, token) = (app.clone(), token.clone());
             let (e, key) = if i < 4 { (entries[0], Some("same-key")) } else { (entries[1], None) };
             tokio::spawn(async move {
-                let res = vote(&app, round, &token, e, key).await;
+                let res = app.cast_vote(round, &token, e, key).await;
                 (key.is_some(), res.status, res.body["receipt"].as_str().map(str::to_owned))
             })
         })
@@ -500,15 +500,15 @@ async fn parallel_votes_hold_the_limits(app: TestApp) {
     }
     assert_eq!(keyed.len(), 1, "one vote, one receipt, however many retries");
     assert_eq!(unkeyed.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{unkeyed:?}");
-    ok(&app.post(format!("/api/v1/rounds/{round}/close"), app.admin(), json!({})).await);
+    app.close_round(round).await.ok();
     let tally = tallies(&app, round).await;
     assert_eq!(tally.values().sum::<i64>(), 5);
-    assert_eq!(withdraw(&app, round, &token, entries[0]).await, StatusCode::CONFLICT);
+    assert_eq!(app.withdraw_vote(round, &token, entries[0]).await.status, StatusCode::CONFLICT);
 }
 
 async fn concurrent_voters_match_the_oracle(app: TestApp) {
     let (f, round) = voting_round(&app, true).await;
-    let entries: Vec<i64> = f.nominations.keys().copied().collect();
+    let entries = f.entries();
     let people = voters(&app, 24).await;
     let app = Arc::new(app);
     // Each voter runs a little script concurrently with the others: votes,
@@ -526,14 +526,14 @@ async fn concurrent_voters_match_the_oracle(app: TestApp) {
                     match (v + step) % 4 {
                         3 if !mine.is_empty() => {
                             let gone = *mine.iter().next().unwrap();
-                            if withdraw(&app, round, &token, gone).await == StatusCode::NO_CONTENT {
+                            if app.withdraw_vote(round, &token, gone).await.status == StatusCode::NO_CONTENT {
                                 mine.remove(&gone);
                             }
                         }
                         _ => {
                             let key = format!("v{voter}-s{step}");
-                            let first = vote(&app, round, &token, e, Some(&key)).await;
-                            let retry = vote(&app, round, &token, e, Some(&key)).await;
+                            let first = app.cast_vote(round, &token, e, Some(&key)).await;
+                            let retry = app.cast_vote(round, &token, e, Some(&key)).await;
                             if first.status == StatusCode::CREATED {
                                 assert_eq!(first.body["receipt"], retry.body["receipt"]);
                                 mine.insert(e);
@@ -555,7 +555,7 @@ async fn concurrent_voters_match_the_oracle(app: TestApp) {
             *oracle.entry(e).or_insert(0) += 1;
         }
     }
-    ok(&app.post(format!("/api/v1/rounds/{round}/close"), app.admin(), json!({})).await);
+    app.close_round(round).await.ok();
     let tally: BTreeMap<i64, i64> = tallies(&app, round).await.into_iter().filter(|(_, n)| *n > 0).collect();
     assert_eq!(tally, oracle, "the tally is exactly what was acknowledged");
     let (recounted, _) = recount_ledger(&app, round).await;
@@ -565,7 +565,7 @@ async fn concurrent_voters_match_the_oracle(app: TestApp) {
 
 async fn votes_racing_a_close_are_counted_or_refused(app: TestApp) {
     let (f, round) = voting_round(&app, false).await;
-    let entries: Vec<i64> = f.nominations.keys().copied().collect();
+    let entries = f.entries();
     let people = voters(&app, 12).await;
     let app = Arc::new(app);
     let mut tasks = vec![];
@@ -573,14 +573,14 @@ async fn votes_racing_a_close_are_counted_or_refused(app: TestApp) {
         for k in 0..3 {
             let (app, token) = (app.clone(), token.clone());
             let e = entries[(v + k * 4) % entries.len()];
-            tasks.push(tokio::spawn(async move { vote(&app, round, &token, e, None).await.status }));
+            tasks.push(tokio::spawn(async move { app.cast_vote(round, &token, e, None).await.status }));
         }
     }
     let closer = {
         let app = app.clone();
         tokio::spawn(async move {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            app.post(format!("/api/v1/rounds/{round}/close"), app.admin(), json!({})).await
+            app.close_round(round).await
         })
     };
     let mut acknowledged = 0;
@@ -591,7 +591,7 @@ async fn votes_racing_a_close_are_counted_or_refused(app: TestApp) {
             other => panic!("unexpected {other}"),
         }
     }
-    ok(&closer.await.unwrap());
+    closer.await.unwrap().ok();
     let tally = tallies(&app, round).await;
     assert_eq!(tally.values().sum::<i64>(), acknowledged, "every acknowledged vote is counted, nothing else");
     let (recounted, _) = recount_ledger(&app, round).await;
@@ -603,12 +603,12 @@ async fn votes_are_rate_limited_per_account() {
     let (db, url) = TestDb::sqlite();
     let app = TestApp::start(db, url, |s| s.votes.vote_rate_account = 2).await;
     let (f, round) = voting_round(&app, false).await;
-    let entries: Vec<i64> = f.nominations.keys().copied().collect();
+    let entries = f.entries();
     let (_, token) = &voters(&app, 1).await[0];
     for e in &entries[..2] {
-        assert_eq!(vote(&app, round, token, *e, None).await.status, StatusCode::CREATED);
+        assert_eq!(app.cast_vote(round, token, *e, None).await.status, StatusCode::CREATED);
     }
-    let limited = vote(&app, round, token, entries[2], None).await;
+    let limited = app.cast_vote(round, token, entries[2], None).await;
     assert_eq!((limited.status, limited.code()), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));
     let retry_after: u64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry_after));
@@ -619,28 +619,22 @@ async fn votes_are_rate_limited_per_account() {
 /// vote in it was acknowledged (the writer finished its batches before exit).
 async fn a_graceful_stop_answers_and_keeps_every_vote_in_flight(app: TestApp) {
     let (f, round) = voting_round(&app, false).await;
-    let entries: Vec<i64> = f.nominations.keys().copied().collect();
+    let entries = f.entries();
     let people = voters(&app, 40).await;
-    let first = vote(&app, round, &people[0].1, entries[0], None).await;
-    created(&first);
+    let first = app.cast_vote(round, &people[0].1, entries[0], None).await.created();
     let app = Arc::new(app);
     let tasks: Vec<_> = people
         .iter()
         .flat_map(|(_, token)| entries[..3].iter().map(move |&e| (token.clone(), e)))
         .skip(1)
         .map(|(token, entry)| {
-            let app = app.clone();
+            let call = app.vote_call(round, &token, entry);
             tokio::spawn(async move {
-                let res = app
-                    .client
-                    .post(format!("{}/api/v1/rounds/{round}/votes", app.address))
-                    .bearer_auth(token)
-                    .json(&json!({"nomination_id": entry}))
-                    .send()
-                    .await;
-                match res {
-                    Ok(res) => Some(TestApp::read(res).await),
-                    Err(_) => None, // refused at the door: the server was stopping
+                match call.try_send().await {
+                    Ok(res) => Some(res),
+                    // Refused at the door: the server was stopping.
+                    Err(lost) if !lost.head_arrived => None,
+                    Err(lost) => panic!("an answer cut off: {}", lost.error),
                 }
             })
         })
