@@ -2,7 +2,6 @@
 
 use super::access::Actor;
 use super::campaign::{CampaignStatus, NominationStatus};
-use super::refusal::{Refusal, Resource};
 
 /// What a manager (or admin) tried to do to a nomination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +20,8 @@ pub enum NominationRefusal {
     OtherBranch,
     /// The nominee is not (or not visibly) an employee of the caller's branch.
     NomineeNotYours,
+    /// No user has this id.
+    NomineeUnknown(i64),
     /// Group staff belong to no branch, so no branch can nominate them.
     NomineeGroupStaff,
     NomineeDisabled,
@@ -51,17 +52,19 @@ pub struct Nominee {
 /// The branch of the employee `actor` may nominate (`nominee` as read, or
 /// none if no such user exists). A manager learns nothing of people outside
 /// their branch: all of them are simply not theirs.
-pub fn nominee_branch(actor: &Actor, nominee_id: i64, nominee: Option<Nominee>) -> Result<i64, Refusal> {
+pub fn nominee_branch(
+    actor: &Actor,
+    nominee_id: i64,
+    nominee: Option<Nominee>,
+) -> Result<i64, NominationRefusal> {
     let theirs = nominee.and_then(|n| n.branch_id).is_some_and(|b| actor.manages_branch(b));
     if !actor.is_admin() && !theirs {
-        return Err(NominationRefusal::NomineeNotYours.into());
+        return Err(NominationRefusal::NomineeNotYours);
     }
     match nominee {
-        None => {
-            Err(Refusal::UnknownReference { field: "nominee_id", resource: Resource::User, id: nominee_id })
-        }
-        Some(Nominee { branch_id: None, .. }) => Err(NominationRefusal::NomineeGroupStaff.into()),
-        Some(Nominee { active: false, .. }) => Err(NominationRefusal::NomineeDisabled.into()),
+        None => Err(NominationRefusal::NomineeUnknown(nominee_id)),
+        Some(Nominee { branch_id: None, .. }) => Err(NominationRefusal::NomineeGroupStaff),
+        Some(Nominee { active: false, .. }) => Err(NominationRefusal::NomineeDisabled),
         Some(Nominee { branch_id: Some(branch), .. }) => Ok(branch),
     }
 }
@@ -114,28 +117,25 @@ mod tests {
         let manager = actor(&[Role::Manager], Some(7));
         assert_eq!(nominee_branch(&manager, 5, ACTIVE_IN_7), Ok(7));
         let elsewhere = Some(Nominee { branch_id: Some(8), active: true });
-        assert_eq!(nominee_branch(&manager, 5, elsewhere), Err(NominationRefusal::NomineeNotYours.into()));
+        assert_eq!(nominee_branch(&manager, 5, elsewhere), Err(NominationRefusal::NomineeNotYours));
         let disabled = Some(Nominee { branch_id: Some(7), active: false });
-        assert_eq!(nominee_branch(&manager, 5, disabled), Err(NominationRefusal::NomineeDisabled.into()));
+        assert_eq!(nominee_branch(&manager, 5, disabled), Err(NominationRefusal::NomineeDisabled));
     }
 
     #[test]
     fn a_manager_cannot_tell_a_missing_user_from_someone_elses() {
         let manager = actor(&[Role::Manager], Some(7));
-        assert_eq!(nominee_branch(&manager, 5, None), Err(NominationRefusal::NomineeNotYours.into()));
+        assert_eq!(nominee_branch(&manager, 5, None), Err(NominationRefusal::NomineeNotYours));
         let group_staff = Some(Nominee { branch_id: None, active: true });
-        assert_eq!(nominee_branch(&manager, 5, group_staff), Err(NominationRefusal::NomineeNotYours.into()));
+        assert_eq!(nominee_branch(&manager, 5, group_staff), Err(NominationRefusal::NomineeNotYours));
     }
 
     #[test]
     fn an_admin_learns_why() {
         let admin = actor(&[Role::Admin], None);
-        assert_eq!(
-            nominee_branch(&admin, 5, None),
-            Err(Refusal::UnknownReference { field: "nominee_id", resource: Resource::User, id: 5 })
-        );
+        assert_eq!(nominee_branch(&admin, 5, None), Err(NominationRefusal::NomineeUnknown(5)));
         let group_staff = Some(Nominee { branch_id: None, active: true });
-        assert_eq!(nominee_branch(&admin, 5, group_staff), Err(NominationRefusal::NomineeGroupStaff.into()));
+        assert_eq!(nominee_branch(&admin, 5, group_staff), Err(NominationRefusal::NomineeGroupStaff));
         assert_eq!(nominee_branch(&admin, 5, ACTIVE_IN_7), Ok(7));
     }
 

@@ -167,6 +167,9 @@ fn nomination(r: NominationRefusal) -> AppError {
         NominationRefusal::NomineeNotYours => {
             AppError::forbidden("the nominee is not an employee of your branch")
         }
+        NominationRefusal::NomineeUnknown(id) => {
+            AppError::invalid_field("nominee_id", format!("{} {id} does not exist", resource(Resource::User)))
+        }
         NominationRefusal::NomineeGroupStaff => AppError::invalid_field(
             "nominee_id",
             "group staff belong to no branch and cannot be nominated by one",
@@ -391,6 +394,7 @@ mod tests {
             (WindowRefusal::Closed.into(), 409, "window_closed"),
             (NominationRefusal::OtherBranch.into(), 403, "forbidden"),
             (NominationRefusal::NomineeNotYours.into(), 403, "forbidden"),
+            (NominationRefusal::NomineeUnknown(5).into(), 422, "validation_failed"),
             (NominationRefusal::NomineeGroupStaff.into(), 422, "validation_failed"),
             (NominationRefusal::NomineeDisabled.into(), 422, "validation_failed"),
             (NominationRefusal::NomineeMoved.into(), 422, "validation_failed"),
