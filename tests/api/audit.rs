@@ -18,8 +18,7 @@ async fn changes_are_audited_and_filterable(app: TestApp) {
     let (user, _) = app.user("E1", Some(branch), &[]).await;
     app.patch(&format!("/api/v1/users/{user}"), app.admin(), json!({"name": "改名"})).await.ok();
     let all = app.get("/api/v1/audit?per_page=500", app.admin()).await;
-    let actions: Vec<&str> =
-        all.body["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = all.strs("action").into_iter().collect();
     for expected in [
         "user.create_admin",
         "member_company.create",
@@ -44,9 +43,7 @@ async fn changes_are_audited_and_filterable(app: TestApp) {
 
 async fn tampering_is_detected_and_named(app: TestApp) {
     for code in ["A", "B", "C"] {
-        app.post("/api/v1/member-companies", app.admin(), json!({"code": code, "name": code}))
-            .await
-            .created();
+        app.create_member_company(json!({"code": code, "name": code})).await.created();
     }
     let mut conn = app.connect();
     let target: i64 = audit_events::table
@@ -76,13 +73,8 @@ async fn tampering_is_detected_and_named(app: TestApp) {
 }
 
 async fn concurrent_writers_never_fork_the_chain(app: TestApp) {
-    let creates = (0..24).map(|i| {
-        app.post(
-            "/api/v1/member-companies",
-            app.admin(),
-            json!({"code": format!("C{i}"), "name": format!("公司{i}")}),
-        )
-    });
+    let creates = (0..24)
+        .map(|i| app.create_member_company(json!({"code": format!("C{i}"), "name": format!("公司{i}")})));
     for res in futures_util::future::join_all(creates).await {
         res.created();
     }

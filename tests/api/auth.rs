@@ -55,13 +55,7 @@ async fn five_failures_lock_the_account_even_for_the_right_password(app: TestApp
 
 async fn activation_sets_the_password_once(app: TestApp) {
     let (_, branch) = app.org("PA", "B01").await;
-    let created = app
-        .post(
-            "/api/v1/users",
-            app.admin(),
-            json!({"employee_no": "E100", "name": "张三", "branch_id": branch}),
-        )
-        .await;
+    let created = app.create_user(json!({"employee_no": "E100", "name": "张三", "branch_id": branch})).await;
     assert_eq!(created.status, StatusCode::CREATED);
     let code = created.body["activation_code"].as_str().unwrap().to_owned();
     assert_eq!(created.body["activated"], false);
@@ -81,8 +75,7 @@ async fn activation_sets_the_password_once(app: TestApp) {
 }
 
 async fn password_policy_is_enforced(app: TestApp) {
-    let created =
-        app.post("/api/v1/users", app.admin(), json!({"employee_no": "E2000000001", "name": "李四"})).await;
+    let created = app.create_user(json!({"employee_no": "E2000000001", "name": "李四"})).await;
     let code = created.body["activation_code"].as_str().unwrap().to_owned();
     for (password, why) in
         [("short", "at least 10"), ("E2000000001", "employee number"), ("e2000000001", "employee number")]
@@ -99,30 +92,12 @@ async fn password_policy_is_enforced(app: TestApp) {
 async fn password_change_retires_older_tokens(app: TestApp) {
     let (_, old_token) = app.user("E300", None, &[]).await;
     let second_old = app.login("E300", PASSWORD).await;
-    let wrong = app
-        .post(
-            "/api/v1/auth/password",
-            &old_token,
-            json!({"current_password": "not it at all", "new_password": "a brand new password"}),
-        )
-        .await;
+    let wrong = app.change_password(&old_token, "not it at all", "a brand new password").await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(wrong.body["errors"][0]["field"], "current_password");
-    let weak = app
-        .post(
-            "/api/v1/auth/password",
-            &old_token,
-            json!({"current_password": PASSWORD, "new_password": "short"}),
-        )
-        .await;
+    let weak = app.change_password(&old_token, PASSWORD, "short").await;
     assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let changed = app
-        .post(
-            "/api/v1/auth/password",
-            &old_token,
-            json!({"current_password": PASSWORD, "new_password": "a brand new password"}),
-        )
-        .await;
+    let changed = app.change_password(&old_token, PASSWORD, "a brand new password").await;
     assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
     let new_token = changed.body["access_token"].as_str().unwrap();
     for stale in [&old_token, &second_old] {

@@ -166,8 +166,7 @@ async fn fixture(app: &TestApp) -> Fixture {
     let (company, branch_a) = app.org("MC1", "MC1-A").await;
     let (_, branch_b) = app.org("MC1", "MC1-B").await;
     let (_, spare_branch) = app.org("MC1", "MC1-EMPTY").await;
-    let spare =
-        app.post("/api/v1/member-companies", app.admin(), json!({"code": "EMPTY", "name": "空公司"})).await;
+    let spare = app.create_member_company(json!({"code": "EMPTY", "name": "空公司"})).await;
     let spare_company = spare.created().id();
 
     let (_, employee) = app.user("A-EMP", Some(branch_a), &["employee"]).await;
@@ -192,33 +191,30 @@ async fn fixture(app: &TestApp) -> Fixture {
     let pending_round = app.create_round(draft, review_round.clone()).await["id"].as_i64().expect("id");
     let last_round = app.create_round(draft, review_round).await["id"].as_i64().expect("id");
 
-    let running = app.open_campaign(5, 1).await;
-    let running_entry = app.nominate(running, nominee_a, entry_title).await;
-    app.nominate(running, nominee_b, "B 分行的故事").await;
-    let round = app
-        .create_round(
-            running,
-            json!({"name": "评审与投票", "kind": "combined", "reviews_per_entry": 1,
-                   "criteria": [{"name": "事迹", "weight": 1, "max_score": 10}], "jury_weight": 0.7, "vote_weight": 0.3,
-                   "votes_per_voter": 2, "allow_vote_withdrawal": true, "advance": {"rule": "top_n", "n": 1}}),
-        )
+    // A campaign (to one winner) of the two branches' nominees, with this
+    // round, in screening: (campaign, the entry of branch A, the round).
+    let screening = |round: Value| async move {
+        let campaign = app.open_campaign(5, 1).await;
+        let entry = app.nominate(campaign, nominee_a, entry_title).await;
+        app.nominate(campaign, nominee_b, "B 分行的故事").await;
+        let round = app.create_round(campaign, round).await;
+        app.to_screening(campaign).await;
+        (campaign, entry, round)
+    };
+    let (running, running_entry, round) =
+        screening(json!({"name": "评审与投票", "kind": "combined", "reviews_per_entry": 1,
+        "criteria": [{"name": "事迹", "weight": 1, "max_score": 10}], "jury_weight": 0.7, "vote_weight": 0.3,
+        "votes_per_voter": 2, "allow_vote_withdrawal": true, "advance": {"rule": "top_n", "n": 1}}))
         .await;
     let (running_round, criterion) =
         (round["id"].as_i64().expect("id"), round["criteria"][0]["id"].as_i64().expect("id"));
-    app.to_screening(running).await;
     open_with_panel(app, running_round, &[reviewer], Some(1)).await;
 
-    let decided = app.open_campaign(5, 1).await;
-    let decided_entry = app.nominate(decided, nominee_a, entry_title).await;
-    app.nominate(decided, nominee_b, "B 分行的故事").await;
-    let round = app
-        .create_round(
-            decided,
-            json!({"name": "员工投票", "kind": "vote", "votes_per_voter": 1, "advance": {"rule": "top_n", "n": 1}}),
-        )
-        .await;
+    let (decided, decided_entry, round) = screening(
+        json!({"name": "员工投票", "kind": "vote", "votes_per_voter": 1, "advance": {"rule": "top_n", "n": 1}}),
+    )
+    .await;
     let decided_round = round["id"].as_i64().expect("id");
-    app.to_screening(decided).await;
     app.open_round(decided_round).await.ok();
     app.cast_vote(decided_round, app.admin(), decided_entry, None).await.created();
     app.close_round(decided_round).await.ok();

@@ -3,8 +3,12 @@
 
 use crate::helpers::server::{awards_command, run, run_awards};
 use crate::helpers::TestDb;
+use crate::on_both_databases;
 
-fn operator_commands(url: &str) {
+on_both_databases!(operator_commands, every_migration_reverts_cleanly);
+
+fn operator_commands((_db, url): (TestDb, String)) {
+    let url = url.as_str();
     let migrate = run_awards(&["migrate"], url);
     assert!(migrate.success(), "{}", migrate.stderr);
     // "applied N migration(s):" and one line for each.
@@ -71,18 +75,6 @@ fn operator_commands(url: &str) {
     assert!(verify.stdout.starts_with("audit chain ok: "), "{}", verify.stdout);
 }
 
-#[test]
-fn operator_commands_on_sqlite() {
-    let (_db, url) = TestDb::sqlite();
-    operator_commands(&url);
-}
-
-#[test]
-fn operator_commands_on_postgres() {
-    let (_db, url) = TestDb::postgres();
-    operator_commands(&url);
-}
-
 /// What `awards migrate` prints (exit 2, "could not check") when the
 /// database cannot be reached: the backend's own reason.
 #[test]
@@ -137,24 +129,12 @@ fn serve_refuses_to_start_without_a_jwt_secret() {
     assert_eq!(awards::store::users::count(&mut conn).unwrap(), 0);
 }
 
-fn every_migration_reverts_cleanly(url: &str) {
-    let mut conn = awards::db::DatabaseUrl::parse(url).unwrap().connect().unwrap();
+fn every_migration_reverts_cleanly((_db, url): (TestDb, String)) {
+    let mut conn = awards::db::DatabaseUrl::parse(&url).unwrap().connect().unwrap();
     let applied = awards::db::migrate(&mut conn).unwrap();
     assert!(!applied.is_empty());
     awards::db::revert_all(&mut conn).unwrap();
     assert_eq!(awards::db::migrate(&mut conn).unwrap(), applied, "{url}");
-}
-
-#[test]
-fn every_migration_reverts_cleanly_on_sqlite() {
-    let (_db, url) = TestDb::sqlite();
-    every_migration_reverts_cleanly(&url);
-}
-
-#[test]
-fn every_migration_reverts_cleanly_on_postgres() {
-    let (_db, url) = TestDb::postgres();
-    every_migration_reverts_cleanly(&url);
 }
 
 #[test]

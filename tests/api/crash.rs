@@ -35,19 +35,14 @@ use crate::helpers::app::Call;
 use crate::helpers::fixtures::{field, open_with_panel};
 use crate::helpers::server::{awards_command, run};
 use crate::helpers::{Client, Server, TestApp, TestDb, JWT_SECRET};
+use crate::on_both_databases;
 
 const VOTERS: usize = 40;
 const VOTES_PER_VOTER: usize = 3;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_writes_survive_sigkill_on_sqlite() {
-    let (db, url) = TestDb::sqlite();
-    crash_cycles(db, url).await;
-}
+on_both_databases!(async acknowledged_writes_survive_sigkill);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_writes_survive_sigkill_on_postgres() {
-    let (db, url) = TestDb::postgres();
+async fn acknowledged_writes_survive_sigkill((db, url): (TestDb, String)) {
     crash_cycles(db, url).await;
 }
 
@@ -245,12 +240,7 @@ async fn set_up(app: &TestApp) -> World {
     let mut reviewers = vec![];
     for (reviewer, token) in panel {
         let mine = app.my_assignments(id, &token).await.ok();
-        let assigned: Vec<i64> = mine.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a["nomination_id"].as_i64().unwrap())
-            .collect();
+        let assigned = mine.ints("nomination_id");
         if !assigned.is_empty() {
             reviewers.push(Reviewer { id: reviewer, token, assigned, reviews: BTreeMap::new() });
         }

@@ -2,6 +2,9 @@
 
 use crate::helpers::server::run_awards;
 use crate::helpers::{another_node, settings, Client, TestDb};
+use crate::on_both_databases;
+
+on_both_databases!(async the_demo_runs_a_whole_campaign);
 
 fn demo_args(url: &str, seed: u64) -> awards::demo::DemoArgs {
     let settings = settings(url);
@@ -50,16 +53,6 @@ async fn the_demo_runs_a_whole_campaign(db: (TestDb, String)) {
     assert_eq!(ledger["total"].as_i64(), Some(tally), "the ledger holds every counted vote");
     let verify = node.get("/api/v1/audit/verify", &admin).await.ok().body;
     assert_eq!(verify["ok"], true, "{verify}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_demo_runs_a_whole_campaign_on_sqlite() {
-    the_demo_runs_a_whole_campaign(TestDb::sqlite()).await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_demo_runs_a_whole_campaign_on_postgres() {
-    the_demo_runs_a_whole_campaign(TestDb::postgres()).await
 }
 
 #[test]

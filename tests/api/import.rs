@@ -44,8 +44,7 @@ async fn import_reports_bad_rows_and_keeps_good_ones(app: TestApp) {
     assert_eq!(activated.body["user"]["roles"], json!(["manager", "reviewer", "employee"]));
     // Nothing of a rejected row was written.
     let users = app.get("/api/v1/users?per_page=500", app.admin()).await;
-    let numbers: Vec<&str> =
-        users.body["items"].as_array().unwrap().iter().map(|u| u["employee_no"].as_str().unwrap()).collect();
+    let numbers: Vec<&str> = users.strs("employee_no").into_iter().collect();
     assert_eq!(numbers, vec!["admin", "E1", "E2", "E7"]);
 }
 

@@ -39,7 +39,7 @@ fn nomination(nominee: i64, title: &str) -> Value {
 async fn employees(app: &TestApp, branch: i64, prefix: &str, n: usize) -> Vec<i64> {
     let mut ids = vec![];
     for i in 0..n {
-        let res = app.post("/api/v1/users", app.admin(), json!({"employee_no": format!("{prefix}{i:03}"), "name": format!("员工{prefix}{i}"), "branch_id": branch})).await;
+        let res = app.create_user(json!({"employee_no": format!("{prefix}{i:03}"), "name": format!("员工{prefix}{i}"), "branch_id": branch})).await;
         ids.push(res.created().id());
     }
     ids
@@ -111,15 +111,15 @@ async fn everyone_reads_campaigns_and_only_admins_write_them(app: TestApp) {
     assert_eq!(app.get("/api/v1/campaigns/999", app.admin()).await.status, StatusCode::NOT_FOUND);
 }
 
-/// A campaign open for nominations (quota 5), branch B01 with its manager
-/// and an employee, and branch B02 with one employee.
+/// A campaign open for nominations (quota 5); branch B01 with its manager
+/// (M1) and an employee (E1); branch B02.
 struct TwoBranches {
     campaign: i64,
     branch: i64,
+    other_branch: i64,
     manager: String,
     employee_id: i64,
     employee: String,
-    stranger: i64,
 }
 
 async fn two_branches(app: &TestApp) -> TwoBranches {
@@ -128,12 +128,12 @@ async fn two_branches(app: &TestApp) -> TwoBranches {
     let (_, other_branch) = app.org("PA", "B02").await;
     let (_, manager) = app.user("M1", Some(branch), &["manager"]).await;
     let (employee_id, employee) = app.user("E1", Some(branch), &[]).await;
-    let stranger = employees(app, other_branch, "X", 1).await[0];
-    TwoBranches { campaign, branch, manager, employee_id, employee, stranger }
+    TwoBranches { campaign, branch, other_branch, manager, employee_id, employee }
 }
 
 async fn managers_nominate_their_own_branch(app: TestApp) {
     let t = two_branches(&app).await;
+    let stranger = employees(&app, t.other_branch, "X", 1).await[0];
     let (campaign, manager) = (t.campaign, &t.manager);
 
     let created = app.create_nomination(manager, campaign, nomination(t.employee_id, "守护老人钱袋子")).await;
@@ -143,7 +143,7 @@ async fn managers_nominate_their_own_branch(app: TestApp) {
     assert_eq!(created.body["nominee_name"], "用户E1");
     assert_eq!(created.headers["etag"], "\"1\"");
 
-    let other = app.create_nomination(manager, campaign, nomination(t.stranger, "别的分行")).await;
+    let other = app.create_nomination(manager, campaign, nomination(stranger, "别的分行")).await;
     assert_eq!(other.status, StatusCode::FORBIDDEN, "a nominee of another branch");
     let own = app.create_nomination(&t.employee, campaign, nomination(t.employee_id, "自荐")).await;
     assert_eq!(own.status, StatusCode::FORBIDDEN);
@@ -153,8 +153,7 @@ async fn managers_nominate_their_own_branch(app: TestApp) {
     // A manager learns nothing about people outside their branch.
     let nobody = app.create_nomination(manager, campaign, nomination(9999, "查无此人")).await;
     assert_eq!(nobody.status, StatusCode::FORBIDDEN);
-    let group_staff =
-        app.post("/api/v1/users", app.admin(), json!({"employee_no": "G1", "name": "集团"})).await.created();
+    let group_staff = app.create_user(json!({"employee_no": "G1", "name": "集团"})).await.created();
     let staff = app.create_nomination(app.admin(), campaign, nomination(group_staff.id(), "集团员工")).await;
     assert_eq!(staff.status, StatusCode::UNPROCESSABLE_ENTITY);
     let again = app.create_nomination(manager, campaign, nomination(t.employee_id, "再来一次")).await;
@@ -412,8 +411,8 @@ async fn stale_edits_are_refused(app: TestApp) {
     assert_eq!(stale_campaign.status, StatusCode::PRECONDITION_FAILED);
 }
 
-/// A campaign with a draft nomination by the manager of B01 of one of its
-/// employees, the nominee; a colleague in B01; B02 with its own manager.
+/// [`TwoBranches`] with a draft nomination of E1 (the nominee) by M1, a
+/// colleague in B01, and the manager of B02.
 struct Scopes {
     campaign: i64,
     branch: i64,
@@ -426,15 +425,12 @@ struct Scopes {
 }
 
 async fn scopes(app: &TestApp) -> Scopes {
-    let campaign = open_campaign(app, 5).await;
-    let (_, branch) = app.org("PA", "B01").await;
-    let (_, other_branch) = app.org("PA", "B02").await;
-    let (_, manager) = app.user("M1", Some(branch), &["manager"]).await;
+    let TwoBranches { campaign, branch, other_branch, manager, employee_id, employee: nominee } =
+        two_branches(app).await;
     let (_, other_manager) = app.user("M2", Some(other_branch), &["manager"]).await;
-    let (nominee_id, nominee) = app.user("E1", Some(branch), &[]).await;
     let (_, colleague) = app.user("E2", Some(branch), &[]).await;
     let id =
-        app.create_nomination(&manager, campaign, nomination(nominee_id, "热心服务")).await.created().id();
+        app.create_nomination(&manager, campaign, nomination(employee_id, "热心服务")).await.created().id();
     let path = format!("/api/v1/nominations/{id}");
     Scopes { campaign, branch, id, path, manager, other_manager, nominee, colleague }
 }
@@ -547,8 +543,7 @@ async fn admins_filter_sort_and_page_nominations(app: TestApp) {
     assert_eq!(list("q=%E5%8F%8D%E8%AF%88").await.body["total"], 3, "title text 反诈");
     assert_eq!(list("q=%E5%91%98%E5%B7%A5A2_").await.body["total"], 2, "nominee name 员工A2_");
     let page = list("sort=-id&per_page=4&page=2").await;
-    let ids: Vec<i64> =
-        page.body["items"].as_array().unwrap().iter().map(|n| n["id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = page.ints("id");
     assert_eq!(ids, vec![s.all[1], s.all[0]]);
     assert_eq!(list("sort=sideways").await.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(list("status=lost").await.status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -11,26 +11,19 @@ on_both!(
 );
 
 async fn member_companies_and_branches_crud(app: TestApp) {
-    let company =
-        app.post("/api/v1/member-companies", app.admin(), json!({"code": "PAB", "name": "平安银行"})).await;
+    let company = app.create_member_company(json!({"code": "PAB", "name": "平安银行"})).await;
     assert_eq!(company.status, StatusCode::CREATED);
     let id = company.body["id"].as_i64().unwrap();
-    let branch = app
-        .post(
-            "/api/v1/branches",
-            app.admin(),
-            json!({"code": "SZ01", "name": "深圳分行", "member_company_id": id}),
-        )
-        .await;
+    let branch =
+        app.create_branch(json!({"code": "SZ01", "name": "深圳分行", "member_company_id": id})).await;
     assert_eq!(branch.status, StatusCode::CREATED, "{}", branch.body);
     let branch_id = branch.body["id"].as_i64().unwrap();
-    let other =
-        app.post("/api/v1/member-companies", app.admin(), json!({"code": "PAL", "name": "平安寿险"})).await;
+    let other = app.create_member_company(json!({"code": "PAL", "name": "平安寿险"})).await;
     let other_id = other.body["id"].as_i64().unwrap();
 
     let list = app.get("/api/v1/member-companies?page=1&per_page=1", app.admin()).await;
     assert_eq!((list.body["total"].as_i64(), list.body["per_page"].as_i64()), (Some(2), Some(1)));
-    assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list.items().len(), 1);
     let filtered = app.get(&format!("/api/v1/branches?member_company_id={other_id}"), app.admin()).await;
     assert_eq!(filtered.body["total"], 0);
 
@@ -58,13 +51,7 @@ async fn member_companies_and_branches_crud(app: TestApp) {
         app.delete(&format!("/api/v1/branches/{branch_id}"), app.admin()).await.status,
         StatusCode::CONFLICT
     );
-    let spare = app
-        .post(
-            "/api/v1/branches",
-            app.admin(),
-            json!({"code": "SZ02", "name": "空分行", "member_company_id": id}),
-        )
-        .await;
+    let spare = app.create_branch(json!({"code": "SZ02", "name": "空分行", "member_company_id": id})).await;
     let spare_id = spare.body["id"].as_i64().unwrap();
     assert_eq!(
         app.delete(&format!("/api/v1/branches/{spare_id}"), app.admin()).await.status,
@@ -82,7 +69,7 @@ async fn member_companies_and_branches_crud(app: TestApp) {
 
 async fn names_count_characters_and_codes_are_unique(app: TestApp) {
     let hundred = "消".repeat(100);
-    let ok = app.post("/api/v1/member-companies", app.admin(), json!({"code": "A", "name": hundred})).await;
+    let ok = app.create_member_company(json!({"code": "A", "name": hundred})).await;
     assert_eq!(ok.status, StatusCode::CREATED, "100 Chinese characters are within the limit");
     for (body, field) in [
         (json!({"code": "B", "name": "消".repeat(101)}), "name"),
@@ -92,34 +79,26 @@ async fn names_count_characters_and_codes_are_unique(app: TestApp) {
         (json!({"code": "has space", "name": "x"}), "code"),
         (json!({"code": "B", "name": "a\u{0007}b"}), "name"),
     ] {
-        let res = app.post("/api/v1/member-companies", app.admin(), body.clone()).await;
+        let res = app.create_member_company(body.clone()).await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert_eq!(res.body["errors"][0]["field"], field, "{}", res.body);
     }
-    let missing = app.post("/api/v1/member-companies", app.admin(), json!({"name": "x"})).await;
+    let missing = app.create_member_company(json!({"name": "x"})).await;
     assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let unknown_field = app
-        .post("/api/v1/member-companies", app.admin(), json!({"code": "C", "name": "x", "colour": "red"}))
-        .await;
+    let unknown_field = app.create_member_company(json!({"code": "C", "name": "x", "colour": "red"})).await;
     assert_eq!(unknown_field.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let dup = app.post("/api/v1/member-companies", app.admin(), json!({"code": "A", "name": "again"})).await;
+    let dup = app.create_member_company(json!({"code": "A", "name": "again"})).await;
     assert_eq!((dup.status, dup.code()), (StatusCode::CONFLICT, "duplicate"));
-    let b = app.post("/api/v1/member-companies", app.admin(), json!({"code": "B", "name": "b"})).await;
+    let b = app.create_member_company(json!({"code": "B", "name": "b"})).await;
     let recode = app
         .patch(&format!("/api/v1/member-companies/{}", b.body["id"]), app.admin(), json!({"code": "A"}))
         .await;
     assert_eq!(recode.status, StatusCode::CONFLICT);
     let company = ok.body["id"].as_i64().unwrap();
     let branch = json!({"code": "BR", "name": "b", "member_company_id": company});
-    assert_eq!(app.post("/api/v1/branches", app.admin(), branch.clone()).await.status, StatusCode::CREATED);
-    assert_eq!(app.post("/api/v1/branches", app.admin(), branch).await.status, StatusCode::CONFLICT);
-    let orphan = app
-        .post(
-            "/api/v1/branches",
-            app.admin(),
-            json!({"code": "BX", "name": "b", "member_company_id": 424242}),
-        )
-        .await;
+    assert_eq!(app.create_branch(branch.clone()).await.status, StatusCode::CREATED);
+    assert_eq!(app.create_branch(branch).await.status, StatusCode::CONFLICT);
+    let orphan = app.create_branch(json!({"code": "BX", "name": "b", "member_company_id": 424242})).await;
     assert_eq!(orphan.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(orphan.body["errors"][0]["field"], "member_company_id");
 }

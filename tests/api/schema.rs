@@ -349,6 +349,14 @@ fn sqlite_schema(conn: &mut diesel::SqliteConnection) -> Schema {
     schema
 }
 
+/// SQL for the names of these attribute numbers of a relation, in order, as text[].
+fn column_names(numbers: &str, relation: &str) -> String {
+    format!(
+        "ARRAY(SELECT a.attname::text FROM unnest({numbers}) WITH ORDINALITY AS k(num, pos) \
+         JOIN pg_attribute a ON a.attrelid = {relation} AND a.attnum = k.num ORDER BY k.pos)"
+    )
+}
+
 fn postgres_schema(conn: &mut diesel::PgConnection) -> Schema {
     #[derive(QueryableByName)]
     struct Table {
@@ -429,20 +437,18 @@ fn postgres_schema(conn: &mut diesel::PgConnection) -> Schema {
         }
     }
 
-    let constraints: Vec<Constraint> = diesel::sql_query(
+    let constraints: Vec<Constraint> = diesel::sql_query(format!(
         "SELECT cl.relname::text AS table_name, con.conname::text AS name, con.contype::text AS kind, \
-           ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY AS k(num, pos) \
-                 JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.pos) AS columns, \
-           rf.relname::text AS ref_table, \
-           ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY AS k(num, pos) \
-                 JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.pos) AS ref_columns, \
+           {} AS columns, rf.relname::text AS ref_table, {} AS ref_columns, \
            con.confupdtype::text AS on_update, con.confdeltype::text AS on_delete \
          FROM pg_constraint con \
          JOIN pg_class cl ON cl.oid = con.conrelid \
          JOIN pg_namespace ns ON ns.oid = cl.relnamespace \
          LEFT JOIN pg_class rf ON rf.oid = con.confrelid \
          WHERE ns.nspname = 'public' AND con.contype IN ('p', 'u', 'f', 'c')",
-    )
+        column_names("con.conkey", "con.conrelid"),
+        column_names("con.confkey", "con.confrelid"),
+    ))
     .load(conn)
     .expect("pg_constraint");
     let action = |code: &str| match code {
@@ -494,18 +500,17 @@ fn postgres_schema(conn: &mut diesel::PgConnection) -> Schema {
         schema.get_mut(&table).unwrap().insert(format!("check constraints: {count}"));
     }
 
-    let indexes: Vec<Index> = diesel::sql_query(
+    let indexes: Vec<Index> = diesel::sql_query(format!(
         "SELECT t.relname::text AS table_name, i.relname::text AS name, ix.indisunique AS is_unique, \
-           ARRAY(SELECT a.attname::text FROM unnest(ix.indkey::int2[]) WITH ORDINALITY AS k(num, pos) \
-                 JOIN pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = k.num ORDER BY k.pos) AS columns, \
-           ix.indpred IS NOT NULL AS partial \
+           {} AS columns, ix.indpred IS NOT NULL AS partial \
          FROM pg_index ix \
          JOIN pg_class i ON i.oid = ix.indexrelid \
          JOIN pg_class t ON t.oid = ix.indrelid \
          JOIN pg_namespace ns ON ns.oid = t.relnamespace \
          WHERE ns.nspname = 'public' AND NOT EXISTS ( \
            SELECT 1 FROM pg_constraint c WHERE c.conindid = ix.indexrelid AND c.contype IN ('p', 'u', 'x'))",
-    )
+        column_names("ix.indkey::int2[]", "ix.indrelid"),
+    ))
     .load(conn)
     .expect("pg_index");
     for i in indexes {

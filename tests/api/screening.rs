@@ -1,10 +1,12 @@
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::fixtures::{
-    criteria, criterion_ids, field, open_with_panel, review_everything, review_round, Field, Reviewer,
+    criteria, criterion_ids, field, open_with_panel, race_a_close, review_everything, review_round, Field,
+    Reviewer,
 };
 use crate::helpers::{rfc3339, TestApp};
 use crate::on_both;
@@ -73,7 +75,7 @@ impl TwoRounds {
         let reviewers: Vec<&Reviewer> = self.f.branch_reviewers.iter().map(|(r, _, _)| r).collect();
         review_everything(app, self.r1, &reviewers, &criterion_ids(&self.round1)).await;
         app.close_round(self.r1).await.ok();
-        app.results(self.r1).await.ok().body["items"].as_array().unwrap().clone()
+        app.results(self.r1).await.ok().items().to_vec()
     }
 
     /// Round 2 opened without round 1's first finalist, which is ruled out;
@@ -135,7 +137,7 @@ async fn round_one_gives_each_member_company_panel_its_own_entries(app: TestApp)
     for (r, company, branch) in &t.f.branch_reviewers {
         let mine = app.my_assignments(r1, &r.token).await.ok();
         assert_eq!(mine.body["total"], 3);
-        for a in mine.body["items"].as_array().unwrap() {
+        for a in mine.items() {
             assert_eq!(a["member_company_id"].as_i64(), Some(*company));
             assert_ne!(a["branch_id"].as_i64(), Some(*branch));
             assert!(a["story"].as_str().unwrap().contains("诈骗"));
@@ -171,7 +173,7 @@ async fn round_one_closes_on_complete_reviews_and_recounts(app: TestApp) {
     let results = app.results(r1).await.ok();
     assert_eq!(results.body["result_hash"], hash.as_str());
     assert_eq!(results.body["items"], preview.body["items"], "the preview was what closing froze");
-    let items = results.body["items"].as_array().unwrap();
+    let items = results.items();
     // 18 entries, 6 per company: 9 seats are 3 per company, the best 3 of each.
     let mut seats: BTreeMap<i64, usize> = BTreeMap::new();
     for i in items.iter().filter(|i| i["advanced"] == true) {
@@ -221,8 +223,7 @@ async fn round_two_cuts_to_exactly_the_target(app: TestApp) {
 
     let winners = app.get(format!("/api/v1/campaigns/{c}/winners"), app.admin()).await.ok();
     assert_eq!(winners.body["total"], 4);
-    let ranks: Vec<i64> =
-        winners.body["items"].as_array().unwrap().iter().map(|w| w["rank"].as_i64().unwrap()).collect();
+    let ranks: Vec<i64> = winners.ints("rank");
     assert_eq!(ranks, vec![1, 2, 3, 4]);
     let first = &winners.body["items"][0];
     let late = app.rule_out(first["nomination_id"].as_i64().unwrap(), "x").await;
@@ -267,8 +268,7 @@ async fn a_finished_campaign_exports_both_rounds_and_audits_them(app: TestApp) {
     assert_eq!(text.lines().count(), 1 + 18 + 16);
     assert_eq!(app.verify_audit().await["ok"], true);
     let audit = app.get("/api/v1/audit?per_page=500", app.admin()).await;
-    let actions: BTreeSet<&str> =
-        audit.body["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: BTreeSet<&str> = audit.strs("action").into_iter().collect();
     for action in
         ["round.create", "round.panel", "round.open", "round.assign", "review.submit", "round.close"]
     {
@@ -365,7 +365,7 @@ async fn the_last_round_must_cut_to_the_target_and_freezes_when_open(app: TestAp
     let while_open = app.delete(format!("/api/v1/rounds/{mc_id}"), app.admin()).await;
     assert_eq!(while_open.status, StatusCode::CONFLICT, "the open round was opened as the last one");
     let rounds = app.get(format!("/api/v1/campaigns/{c}/rounds"), &f.employee).await.ok();
-    assert_eq!(rounds.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(rounds.items().len(), 2);
 }
 
 /// One group review round over 12 entries, one review each, scored by the two
@@ -486,7 +486,7 @@ async fn reviewers_see_their_own_scores_only(app: TestApp) {
     // Alice sees her own scores and never Bob's.
     let mine = app.my_assignments(id, &p.alice().token).await.ok();
     assert_eq!(mine.body["done"], 1);
-    let items = mine.body["items"].as_array().unwrap();
+    let items = mine.items();
     let reviewed: Vec<&Value> = items.iter().filter(|i| i["reviewed"] == true).collect();
     assert_eq!(reviewed.len(), 1);
     assert_eq!(reviewed[0]["my_scores"][ids[0].0.to_string()], 9.0);
@@ -526,7 +526,7 @@ async fn leaving_the_panel_keeps_reviewed_assignments_and_closing_may_allow_miss
     let late = app.review(id, p.my_entry, &p.alice().token, p.scores(1.0, 1.0, 1.0)).await;
     assert_eq!((late.status, late.code()), (StatusCode::CONFLICT, "invalid_state"));
     let results = app.results(id).await;
-    let items = results.body["items"].as_array().unwrap();
+    let items = results.items();
     assert_eq!(items.iter().filter(|i| i["advanced"] == true).count(), 2);
     assert_eq!(items.iter().filter(|i| i["reviews"] == 0).count(), 10, "scored on the reviews they have");
 }
@@ -544,7 +544,7 @@ async fn reviews_racing_a_close_are_counted_or_refused(app: TestApp) {
     let mut tasks = vec![];
     for r in &f.group_reviewers {
         let mine = app.my_assignments(id, &r.token).await;
-        for a in mine.body["items"].as_array().unwrap().clone() {
+        for a in mine.items().to_vec() {
             let (app, token, body) = (app.clone(), r.token.clone(), body.clone());
             tasks.push(tokio::spawn(async move {
                 let entry = a["nomination_id"].as_i64().unwrap();
@@ -552,25 +552,9 @@ async fn reviews_racing_a_close_are_counted_or_refused(app: TestApp) {
             }));
         }
     }
-    let closer = {
-        let app = app.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(std::time::Duration::from_millis(15)).await;
-            app.close_round_allowing_missing_reviews(id).await
-        })
-    };
-    let mut accepted = 0;
-    for t in tasks {
-        match t.await.unwrap() {
-            StatusCode::OK => accepted += 1,
-            StatusCode::CONFLICT => {}
-            other => panic!("unexpected {other}"),
-        }
-    }
-    closer.await.unwrap().ok();
+    let accepted = race_a_close(&app, id, true, Duration::from_millis(15), tasks, StatusCode::OK).await;
     let results = app.results(id).await;
-    let counted: i64 =
-        results.body["items"].as_array().unwrap().iter().map(|i| i["reviews"].as_i64().unwrap()).sum();
+    let counted: i64 = results.ints("reviews").iter().sum();
     assert_eq!(counted, accepted, "every acknowledged review is in the result, nothing else");
     let progress = app.progress(id).await;
     assert_eq!(progress.body["reviews"].as_i64(), Some(accepted));

@@ -24,8 +24,7 @@ async fn managers_list_their_own_branch_only(app: TestApp) {
         let res =
             app.get(format!("/api/v1/users{}", query.replace("{other}", &other.to_string())), &manager).await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-        let mut ids: Vec<i64> =
-            res.body["items"].as_array().unwrap().iter().map(|u| u["id"].as_i64().unwrap()).collect();
+        let mut ids: Vec<i64> = res.ints("id");
         ids.sort_unstable();
         let expected = if query.contains("E2") { vec![] } else { vec![manager_id, colleague] };
         assert_eq!(ids, expected, "{query}");
@@ -39,9 +38,7 @@ async fn admins_create_list_and_edit_users(app: TestApp) {
     let (company, branch) = app.org("PA", "B01").await;
     let (_, other_branch) = app.org("PB", "B02").await;
     let created = app
-        .post(
-            "/api/v1/users",
-            app.admin(),
+        .create_user(
             json!({"employee_no": "M1", "name": "王经理", "branch_id": branch, "roles": ["manager"]}),
         )
         .await;
@@ -50,12 +47,7 @@ async fn admins_create_list_and_edit_users(app: TestApp) {
     assert_eq!(created.body["member_company_id"], company);
     assert_eq!(created.body["activation_code"].as_str().unwrap().len(), 16);
     let id = created.body["id"].as_i64().unwrap();
-    app.post(
-        "/api/v1/users",
-        app.admin(),
-        json!({"employee_no": "E2", "name": "赵六", "branch_id": other_branch}),
-    )
-    .await;
+    app.create_user(json!({"employee_no": "E2", "name": "赵六", "branch_id": other_branch})).await;
 
     let by_branch = app.get(&format!("/api/v1/users?branch_id={branch}"), app.admin()).await;
     assert_eq!(by_branch.body["total"], 1);
@@ -66,7 +58,7 @@ async fn admins_create_list_and_edit_users(app: TestApp) {
     let by_name = app.get("/api/v1/users?q=%E8%B5%B5", app.admin()).await; // 赵
     assert_eq!(by_name.body["items"][0]["employee_no"], "E2");
     let all = app.get("/api/v1/users?per_page=2&page=2", app.admin()).await;
-    assert_eq!((all.body["total"].as_i64(), all.body["items"].as_array().unwrap().len()), (Some(3), 1));
+    assert_eq!((all.body["total"].as_i64(), all.items().len()), (Some(3), 1));
     let unlisted = app.get("/api/v1/users?q=%25", app.admin()).await; // a literal '%' matches nothing
     assert_eq!(unlisted.body["total"], 0);
 
@@ -89,9 +81,9 @@ async fn admins_create_list_and_edit_users(app: TestApp) {
 }
 
 async fn bad_user_input(app: TestApp) {
-    let ok = app.post("/api/v1/users", app.admin(), json!({"employee_no": "E1", "name": "张三"})).await;
+    let ok = app.create_user(json!({"employee_no": "E1", "name": "张三"})).await;
     assert_eq!(ok.status, StatusCode::CREATED);
-    let dup = app.post("/api/v1/users", app.admin(), json!({"employee_no": "E1", "name": "又一个"})).await;
+    let dup = app.create_user(json!({"employee_no": "E1", "name": "又一个"})).await;
     assert_eq!((dup.status, dup.code()), (StatusCode::CONFLICT, "duplicate"));
     for (body, field) in [
         (json!({"employee_no": "", "name": "x"}), "employee_no"),
@@ -103,7 +95,7 @@ async fn bad_user_input(app: TestApp) {
         (json!({"employee_no": "E3", "name": "x", "branch_id": 777}), "branch_id"),
         (json!({"employee_no": "E3", "name": "x", "branch_id": "one"}), "branch_id"),
     ] {
-        let res = app.post("/api/v1/users", app.admin(), body.clone()).await;
+        let res = app.create_user(body.clone()).await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", res.body);
         assert_eq!(res.body["errors"][0]["field"], field, "{}", res.body);
     }

@@ -1,10 +1,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::fixtures::{field, voters, voting_round, Field};
+use crate::helpers::fixtures::{field, race_a_close, voters, voting_round, Field};
 use crate::helpers::{TestApp, TestDb, PASSWORD};
 use crate::on_both;
 
@@ -132,7 +133,7 @@ async fn a_ruled_out_entry_does_not_set_the_vote_scale(app: TestApp) {
     app.close_round(round).await.ok();
     let results = app.results(round).await.ok();
     let of = |id: i64| {
-        let items = results.body["items"].as_array().unwrap();
+        let items = results.items();
         let item = items.iter().find(|i| i["nomination_id"] == id).unwrap().clone();
         (
             item["vote_count"].as_i64().unwrap(),
@@ -171,7 +172,7 @@ async fn recount_ledger(app: &TestApp, round: i64) -> (BTreeMap<i64, i64>, BTree
             .get(format!("/api/v1/rounds/{round}/ledger?per_page=500&page={page}"), app.admin())
             .await
             .ok();
-        for line in res.body["items"].as_array().unwrap() {
+        for line in res.items() {
             assert_eq!(line.as_object().unwrap().len(), 2, "receipt and nomination only: {line}");
             *counts.entry(line["nomination_id"].as_i64().unwrap()).or_insert(0) += 1;
             assert!(receipts.insert(line["receipt"].as_str().unwrap().to_owned()), "receipts are unique");
@@ -576,22 +577,8 @@ async fn votes_racing_a_close_are_counted_or_refused(app: TestApp) {
             tasks.push(tokio::spawn(async move { app.cast_vote(round, &token, e, None).await.status }));
         }
     }
-    let closer = {
-        let app = app.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            app.close_round(round).await
-        })
-    };
-    let mut acknowledged = 0;
-    for t in tasks {
-        match t.await.unwrap() {
-            StatusCode::CREATED => acknowledged += 1,
-            StatusCode::CONFLICT => {}
-            other => panic!("unexpected {other}"),
-        }
-    }
-    closer.await.unwrap().ok();
+    let acknowledged =
+        race_a_close(&app, round, false, Duration::from_millis(10), tasks, StatusCode::CREATED).await;
     let tally = tallies(&app, round).await;
     assert_eq!(tally.values().sum::<i64>(), acknowledged, "every acknowledged vote is counted, nothing else");
     let (recounted, _) = recount_ledger(&app, round).await;

@@ -101,6 +101,30 @@ impl Response {
         self.expect(StatusCode::CREATED)
     }
 
+    /// The `items` of a list answer.
+    #[track_caller]
+    pub fn items(&self) -> &[Value] {
+        self.body["items"].as_array().unwrap_or_else(|| panic!("items in {}", self.body))
+    }
+
+    /// This field of every item of a list answer, as integers.
+    #[track_caller]
+    pub fn ints(&self, field: &str) -> Vec<i64> {
+        self.items()
+            .iter()
+            .map(|item| item[field].as_i64().unwrap_or_else(|| panic!("{field} in {item}")))
+            .collect()
+    }
+
+    /// This field of every item of a list answer, as strings.
+    #[track_caller]
+    pub fn strs(&self, field: &str) -> Vec<&str> {
+        self.items()
+            .iter()
+            .map(|item| item[field].as_str().unwrap_or_else(|| panic!("{field} in {item}")))
+            .collect()
+    }
+
     /// The `id` of what the answer shows.
     #[track_caller]
     pub fn id(&self) -> i64 {
@@ -271,6 +295,11 @@ impl Client {
         self.request(Method::POST, "/api/v1/auth/activate", None, Some(body)).await
     }
 
+    pub async fn change_password(&self, token: &str, current: &str, new: &str) -> Response {
+        let body = json!({"current_password": current, "new_password": new});
+        self.post("/api/v1/auth/password", token, body).await
+    }
+
     /// POST /rounds/{round}/votes, with this Idempotency-Key if any.
     pub async fn cast_vote(&self, round: i64, token: &str, nomination: i64, key: Option<&str>) -> Response {
         let call = self.vote_call(round, token, nomination);
@@ -401,23 +430,19 @@ impl TestApp {
         let company_id = match existing {
             Some(company) => company["id"].as_i64().expect("id"),
             None => self
-                .post(
-                    "/api/v1/member-companies",
-                    self.admin(),
-                    json!({"code": company_code, "name": format!("{company_code} 公司")}),
-                )
+                .create_member_company(json!({"code": company_code, "name": format!("{company_code} 公司")}))
                 .await
                 .created()
                 .id(),
         };
         let branch = json!({"code": branch_code, "name": format!("{branch_code} 分行"), "member_company_id": company_id});
-        (company_id, self.post("/api/v1/branches", self.admin(), branch).await.created().id())
+        (company_id, self.create_branch(branch).await.created().id())
     }
 
     /// Creates and activates an account; returns (user id, token).
     pub async fn user(&self, employee_no: &str, branch_id: Option<i64>, roles: &[&str]) -> (i64, String) {
         let res = self
-            .post("/api/v1/users", self.admin(), json!({"employee_no": employee_no, "name": format!("用户{employee_no}"), "branch_id": branch_id, "roles": roles}))
+            .create_user(json!({"employee_no": employee_no, "name": format!("用户{employee_no}"), "branch_id": branch_id, "roles": roles}))
             .await
             .created();
         let code = res.body["activation_code"].as_str().expect("code").to_owned();
@@ -435,6 +460,19 @@ impl TestApp {
         .await
         .created()
         .id()
+    }
+
+    /// POST /users as admin: creates an account (not activated).
+    pub async fn create_user(&self, body: Value) -> Response {
+        self.post("/api/v1/users", self.admin(), body).await
+    }
+
+    pub async fn create_member_company(&self, body: Value) -> Response {
+        self.post("/api/v1/member-companies", self.admin(), body).await
+    }
+
+    pub async fn create_branch(&self, body: Value) -> Response {
+        self.post("/api/v1/branches", self.admin(), body).await
     }
 
     pub async fn create_campaign(&self, body: Value) -> Response {

@@ -3,6 +3,10 @@
 //! and vote rounds, voters.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
 
 use serde_json::{json, Value};
 
@@ -175,4 +179,37 @@ pub async fn voters(app: &TestApp, n: usize) -> Vec<(i64, String)> {
         out.push(app.user(&format!("V{i:03}"), branch, &["employee"]).await);
     }
     out
+}
+
+/// Closes a round (allowing missing reviews, or not) this long after the
+/// calls started, while they run; how many of them were acknowledged with
+/// `acknowledged`. Every other one must have been refused with 409.
+pub async fn race_a_close(
+    app: &Arc<TestApp>,
+    round: i64,
+    allow_missing_reviews: bool,
+    after: Duration,
+    calls: Vec<tokio::task::JoinHandle<StatusCode>>,
+    acknowledged: StatusCode,
+) -> i64 {
+    let closer = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            match allow_missing_reviews {
+                true => app.close_round_allowing_missing_reviews(round).await,
+                false => app.close_round(round).await,
+            }
+        })
+    };
+    let mut count = 0;
+    for call in calls {
+        match call.await.unwrap() {
+            status if status == acknowledged => count += 1,
+            StatusCode::CONFLICT => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    closer.await.unwrap().ok();
+    count
 }

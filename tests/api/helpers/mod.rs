@@ -41,6 +41,37 @@ macro_rules! on_both {
     )* };
 }
 
+/// Runs each named function on a fresh database, `(TestDb, url)`, of each
+/// backend, as the tests `name::sqlite` and `name::postgres` (see
+/// [`on_both!`]); `async` before the names for async functions.
+#[macro_export]
+macro_rules! on_both_databases {
+    (async $($name:ident),* $(,)?) => { $(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::helpers::TestDb::sqlite()).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::helpers::TestDb::postgres()).await
+            }
+        }
+    )* };
+    ($($name:ident),* $(,)?) => { $(
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name($crate::helpers::TestDb::sqlite())
+            }
+            #[test]
+            fn postgres() {
+                super::$name($crate::helpers::TestDb::postgres())
+            }
+        }
+    )* };
+}
+
 /// An RFC 3339 timestamp this many minutes from now.
 pub fn rfc3339(offset_minutes: i64) -> String {
     (chrono::Utc::now() + chrono::TimeDelta::minutes(offset_minutes)).to_rfc3339()
