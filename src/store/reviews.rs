@@ -338,7 +338,7 @@ pub fn mine(
                 let review = own.remove(&nomination_id);
                 let my_scores = review
                     .as_ref()
-                    .map(|(s, _)| parse_scores(s, format!("{round_id}/{nomination_id}/{reviewer}")))
+                    .map(|(s, _)| parse_scores(s, round_id, nomination_id, reviewer))
                     .transpose()?;
                 Ok(Assignment {
                     nomination_id,
@@ -650,7 +650,7 @@ pub fn all_for_export(conn: &mut DbConn, campaign_id: i64) -> StoreResult<Vec<Re
             .load::<(i64, String, String, String, String, Option<String>, NaiveDateTime)>(conn)?;
         let rules = round.rules();
         for (nomination_id, title, employee_no, name, scores, comment, updated_at) in rows {
-            let scores = parse_scores(&scores, format!("{}/{nomination_id}/{employee_no}", round.id))?;
+            let scores = parse_scores(&scores, round.id, nomination_id, &employee_no)?;
             out.push(ReviewExport {
                 round_sequence: round.sequence,
                 round_name: round.name.clone(),

@@ -551,9 +551,17 @@ struct ReviewRow {
     scores: String,
 }
 
-/// A review's stored scores (`key` names its row in an error).
-pub(crate) fn parse_scores(text: &str, key: impl ToString) -> StoreResult<BTreeMap<i64, f64>> {
-    serde_json::from_str(text).map_err(|_| StoreError::corrupt("reviews", "scores", key, text))
+/// A review's stored scores; the review (round, entry, reviewer) is named
+/// only if they cannot be read.
+pub(crate) fn parse_scores(
+    text: &str,
+    round_id: i64,
+    nomination_id: i64,
+    reviewer: impl std::fmt::Display,
+) -> StoreResult<BTreeMap<i64, f64>> {
+    serde_json::from_str(text).map_err(|_| {
+        StoreError::corrupt("reviews", "scores", format!("{round_id}/{nomination_id}/{reviewer}"), text)
+    })
 }
 
 pub fn inputs(conn: &mut DbConn, round: &Round) -> StoreResult<Inputs> {
@@ -590,10 +598,7 @@ pub fn inputs(conn: &mut DbConn, round: &Round) -> StoreResult<Inputs> {
             Ok(scoring::Review {
                 reviewer_id: r.reviewer_id,
                 nomination_id: r.nomination_id,
-                scores: parse_scores(
-                    &r.scores,
-                    format!("{}/{}/{}", round.id, r.nomination_id, r.reviewer_id),
-                )?,
+                scores: parse_scores(&r.scores, round.id, r.nomination_id, r.reviewer_id)?,
             })
         })
         .collect::<StoreResult<Vec<_>>>()?;
