@@ -12,4 +12,3 @@ pub mod http;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
-pub mod utc;

@@ -13,6 +13,8 @@ use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, ConnectionError, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use crate::domain::time::Timestamp;
+
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
@@ -279,10 +281,8 @@ macro_rules! insert_batches {
 
 /// The current time, truncated to microseconds so that it reads back unchanged
 /// from both backends (PostgreSQL keeps microseconds).
-pub fn now() -> chrono::NaiveDateTime {
-    use chrono::{DurationRound, TimeDelta};
-    let now = chrono::Utc::now().naive_utc();
-    now.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(now)
+pub fn now() -> Timestamp {
+    Timestamp::now()
 }
 
 /// True when a diesel error is a unique-constraint violation.

@@ -12,7 +12,7 @@
 //! Its binds are [`Column`]s (PostgreSQL arrays, one per column of a batch's
 //! rows) or [`Value`]s (one value, either backend).
 
-use chrono::NaiveDateTime;
+use crate::domain::time::Timestamp as Moment;
 use diesel::backend::Backend;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
@@ -26,7 +26,7 @@ pub enum Column {
     NullableBigInt(Vec<Option<i64>>),
     Integer(Vec<i32>),
     Text(Vec<String>),
-    Timestamp(Vec<NaiveDateTime>),
+    Timestamp(Vec<Moment>),
 }
 
 /// One bound value, with its SQL type (either backend).

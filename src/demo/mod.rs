@@ -175,7 +175,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
     let phase = Phase::start("publish", 0);
     close(conn, admin.id, round2.id)?;
     for status in [CampaignStatus::Finished, CampaignStatus::Published] {
-        let changes = CampaignChanges { status: Some(status.as_str().into()), ..Default::default() };
+        let changes = CampaignChanges { status: Some(status), ..Default::default() };
         store::campaigns::update(conn, admin.id, campaign_id, changes, None).map_err(fail("publishing"))?;
     }
     let winners = store::rounds::winners(
@@ -403,10 +403,7 @@ fn nominations(
         },
     )
     .map_err(fail("creating the campaign"))?;
-    let to = |status: CampaignStatus| CampaignChanges {
-        status: Some(status.as_str().into()),
-        ..Default::default()
-    };
+    let to = |status: CampaignStatus| CampaignChanges { status: Some(status), ..Default::default() };
     store::campaigns::update(conn, admin, campaign.id, to(CampaignStatus::Nominating), None)
         .map_err(fail("opening nominations"))?;
     let mut field = Vec::new();

@@ -1,6 +1,14 @@
 //! Account rules: password policy, activation codes, login lockout.
 
-use chrono::{NaiveDateTime, TimeDelta};
+use crate::domain::time::Timestamp;
+use chrono::TimeDelta;
+
+use super::text::text_enum;
+
+text_enum!(
+    /// A disabled account cannot sign in; its tokens stop working at once.
+    pub enum UserStatus in "users"."status" { Active = "active", Disabled = "disabled" }
+);
 
 pub const MIN_PASSWORD_CHARS: usize = 10;
 pub const MAX_PASSWORD_CHARS: usize = 256;
@@ -54,19 +62,19 @@ pub fn check_self_change(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Failures {
     pub count: i32,
-    pub window_started_at: Option<NaiveDateTime>,
-    pub locked_until: Option<NaiveDateTime>,
+    pub window_started_at: Option<Timestamp>,
+    pub locked_until: Option<Timestamp>,
 }
 
 impl Failures {
     /// How long the account stays locked, if it is locked now.
-    pub fn locked_for(&self, now: NaiveDateTime) -> Option<TimeDelta> {
+    pub fn locked_for(&self, now: Timestamp) -> Option<TimeDelta> {
         self.locked_until.filter(|until| *until > now).map(|until| until - now)
     }
 
     /// The state after one more failed attempt at `now`: failures count within
     /// a 15-minute window, and the fifth locks the account for 15 minutes.
-    pub fn after_failure(self, now: NaiveDateTime) -> Failures {
+    pub fn after_failure(self, now: Timestamp) -> Failures {
         let in_window = self.window_started_at.is_some_and(|start| now - start < LOCKOUT_WINDOW);
         let (count, window_started_at) =
             if in_window { (self.count + 1, self.window_started_at) } else { (1, Some(now)) };
@@ -90,8 +98,9 @@ pub fn retry_after_secs(wait: TimeDelta) -> u64 {
 mod tests {
     use super::*;
 
-    fn t(minutes: i64) -> NaiveDateTime {
-        chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap().naive_utc() + TimeDelta::minutes(minutes)
+    fn t(minutes: i64) -> Timestamp {
+        Timestamp::from(chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap().naive_utc())
+            + TimeDelta::minutes(minutes)
     }
 
     #[test]

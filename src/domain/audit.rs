@@ -1,6 +1,6 @@
 //! The audit chain: each event's hash covers its content and its predecessor's hash.
 
-use chrono::NaiveDateTime;
+use crate::domain::time::Timestamp;
 use sha2::{Digest, Sha256};
 
 /// The hash the first event chains to.
@@ -14,7 +14,7 @@ pub struct EventContent<'a> {
     pub action: &'a str,
     pub subject: &'a str,
     pub details: &'a str,
-    pub created_at: NaiveDateTime,
+    pub created_at: Timestamp,
     pub prev_hash: &'a str,
 }
 
@@ -81,7 +81,7 @@ mod tests {
             action: "user.create",
             subject: "user:2",
             details: &details,
-            created_at: NaiveDateTime::default(),
+            created_at: Timestamp::default(),
             prev_hash: prev,
         };
         (e.hash(), details)
@@ -98,7 +98,7 @@ mod tests {
             action: "user.create",
             subject: "user:2",
             details: &d1,
-            created_at: NaiveDateTime::default(),
+            created_at: Timestamp::default(),
             prev_hash: GENESIS,
         };
         v.check(&e1, &h1).unwrap();
@@ -117,7 +117,7 @@ mod tests {
             action: "user.create",
             subject: "user:2",
             details,
-            created_at: NaiveDateTime::default(),
+            created_at: Timestamp::default(),
             prev_hash: GENESIS,
         };
         v.check(&e1, &h1).unwrap();
@@ -134,7 +134,7 @@ mod tests {
             action: "ab",
             subject: "c",
             details: "",
-            created_at: NaiveDateTime::default(),
+            created_at: Timestamp::default(),
             prev_hash: GENESIS,
         };
         let b = EventContent { action: "a", subject: "bc", ..a.clone() };

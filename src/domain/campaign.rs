@@ -1,41 +1,20 @@
 //! Campaign lifecycle and the nomination window.
 
-use chrono::NaiveDateTime;
-use serde::{Deserialize, Serialize};
+use super::text::text_enum;
+use crate::domain::time::Timestamp;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum CampaignStatus {
-    Draft,
-    Nominating,
-    Screening,
-    Finished,
-    Published,
-}
+text_enum!(
+    #[derive(PartialOrd, Ord)]
+    pub enum CampaignStatus in "campaigns"."status" {
+        Draft = "draft",
+        Nominating = "nominating",
+        Screening = "screening",
+        Finished = "finished",
+        Published = "published",
+    }
+);
 
 impl CampaignStatus {
-    pub const ALL: [CampaignStatus; 5] = [
-        CampaignStatus::Draft,
-        CampaignStatus::Nominating,
-        CampaignStatus::Screening,
-        CampaignStatus::Finished,
-        CampaignStatus::Published,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CampaignStatus::Draft => "draft",
-            CampaignStatus::Nominating => "nominating",
-            CampaignStatus::Screening => "screening",
-            CampaignStatus::Finished => "finished",
-            CampaignStatus::Published => "published",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == text)
-    }
-
     /// The moves a campaign may make: forward one step at a time, and back
     /// from nominating to draft. Once screening has started there is no way back.
     pub fn can_move_to(self, next: CampaignStatus) -> bool {
@@ -95,7 +74,7 @@ pub enum ScreeningGap {
 }
 
 /// The nomination window: it must close after it opens.
-pub fn check_window(opens_at: NaiveDateTime, closes_at: NaiveDateTime) -> Result<(), CampaignRefusal> {
+pub fn check_window(opens_at: Timestamp, closes_at: Timestamp) -> Result<(), CampaignRefusal> {
     if closes_at <= opens_at {
         return Err(CampaignRefusal::WindowInverted);
     }
@@ -140,9 +119,9 @@ pub fn check_rounds_changeable(status: CampaignStatus) -> Result<(), CampaignRef
 /// inside [opens_at, closes_at).
 pub fn nomination_window(
     status: CampaignStatus,
-    opens_at: NaiveDateTime,
-    closes_at: NaiveDateTime,
-    now: NaiveDateTime,
+    opens_at: Timestamp,
+    closes_at: Timestamp,
+    now: Timestamp,
 ) -> Result<(), WindowRefusal> {
     if status != CampaignStatus::Nominating {
         return Err(WindowRefusal::NotNominating(status));
@@ -156,36 +135,16 @@ pub fn nomination_window(
     Ok(())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum NominationStatus {
-    Draft,
-    Submitted,
-    Withdrawn,
-    Ineligible,
-}
+text_enum!(
+    pub enum NominationStatus in "nominations"."status" {
+        Draft = "draft",
+        Submitted = "submitted",
+        Withdrawn = "withdrawn",
+        Ineligible = "ineligible",
+    }
+);
 
 impl NominationStatus {
-    pub const ALL: [NominationStatus; 4] = [
-        NominationStatus::Draft,
-        NominationStatus::Submitted,
-        NominationStatus::Withdrawn,
-        NominationStatus::Ineligible,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NominationStatus::Draft => "draft",
-            NominationStatus::Submitted => "submitted",
-            NominationStatus::Withdrawn => "withdrawn",
-            NominationStatus::Ineligible => "ineligible",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == text)
-    }
-
     /// A manager edits drafts and submitted nominations (within the window).
     pub fn is_editable(self) -> bool {
         matches!(self, NominationStatus::Draft | NominationStatus::Submitted)
@@ -229,15 +188,16 @@ mod tests {
     use super::*;
     use CampaignStatus::*;
 
-    fn at(hour: u32) -> NaiveDateTime {
-        chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap().and_hms_opt(hour, 0, 0).unwrap()
+    fn at(hour: u32) -> Timestamp {
+        chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap().and_hms_opt(hour, 0, 0).unwrap().into()
     }
 
     #[test]
     fn campaigns_move_forward_and_back_only_before_screening() {
         let allowed: Vec<(CampaignStatus, CampaignStatus)> = CampaignStatus::ALL
-            .into_iter()
-            .flat_map(|a| CampaignStatus::ALL.into_iter().map(move |b| (a, b)))
+            .iter()
+            .copied()
+            .flat_map(|a| CampaignStatus::ALL.iter().copied().map(move |b| (a, b)))
             .filter(|(a, b)| a.can_move_to(*b))
             .collect();
         assert_eq!(

@@ -12,6 +12,8 @@ pub mod refusal;
 pub mod roles;
 pub mod round;
 pub mod scoring;
+pub mod text;
+pub mod time;
 pub mod vote;
 
 /// At most the first 32 characters of `text`, with "…" when there was more:

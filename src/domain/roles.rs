@@ -37,7 +37,8 @@ impl FromStr for Role {
 }
 
 /// A user's roles. Everyone is an employee; the others are added on top.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, diesel::FromSqlRow, diesel::AsExpression)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub struct Roles(Vec<Role>);
 
 impl Roles {
@@ -71,10 +72,55 @@ impl Roles {
     }
 }
 
+impl Roles {
+    /// The stored form: the names in order, joined by ';'. Every account is
+    /// an employee, so there are eight forms, and each is a constant.
+    pub fn as_str(&self) -> &'static str {
+        match (self.has(Role::Admin), self.has(Role::Manager), self.has(Role::Reviewer)) {
+            (false, false, false) => "employee",
+            (false, false, true) => "reviewer;employee",
+            (false, true, false) => "manager;employee",
+            (false, true, true) => "manager;reviewer;employee",
+            (true, false, false) => "admin;employee",
+            (true, false, true) => "admin;reviewer;employee",
+            (true, true, false) => "admin;manager;employee",
+            (true, true, true) => "admin;manager;reviewer;employee",
+        }
+    }
+}
+
 impl fmt::Display for Roles {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.0.iter().map(|r| r.as_str()).collect();
-        f.write_str(&names.join(";"))
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Roles {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for Roles
+where
+    DB: diesel::backend::Backend,
+    str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+{
+    fn to_sql<'b>(&'b self, out: &mut diesel::serialize::Output<'b, '_, DB>) -> diesel::serialize::Result {
+        <str as diesel::serialize::ToSql<diesel::sql_types::Text, DB>>::to_sql(self.as_str(), out)
+    }
+}
+
+/// Stored as the names joined by ';'. An unknown name in the column is an
+/// error, never read as "employee only".
+impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for Roles
+where
+    DB: diesel::backend::Backend,
+    String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+        let text = <String as diesel::deserialize::FromSql<diesel::sql_types::Text, DB>>::from_sql(bytes)?;
+        Roles::parse(&text).map_err(|reason| format!("users.roles holds {text:?}: {reason}").into())
     }
 }
 
@@ -88,6 +134,19 @@ mod tests {
         assert_eq!(roles.to_string(), "manager;reviewer;employee");
         assert!(roles.has(Role::Employee));
         assert_eq!(Roles::parse("").unwrap(), Roles::employee());
+    }
+
+    #[test]
+    fn the_stored_form_is_the_names_in_order() {
+        let all = Role::ALL.len();
+        for mask in 0..(1u32 << all) {
+            let roles = Roles::new(
+                Role::ALL.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, r)| *r),
+            );
+            let joined: Vec<&str> = roles.as_slice().iter().map(|r| r.as_str()).collect();
+            assert_eq!(roles.as_str(), joined.join(";"));
+            assert_eq!(Roles::parse(roles.as_str()).unwrap(), roles);
+        }
     }
 
     #[test]

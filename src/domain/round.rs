@@ -3,72 +3,29 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::NaiveDateTime;
+use crate::domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::campaign::ScreeningGap;
 use super::scoring::{Advance, Aggregate, Normalization};
-
-macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            pub fn parse(text: &str) -> Option<Self> {
-                match text { $($text => Some($name::$variant),)+ _ => None }
-            }
-        }
-    };
-}
+use super::text::text_enum;
 
 text_enum!(
     /// What decides a round: reviewers, employees' votes, or both.
-    RoundKind { Review = "review", Vote = "vote", Combined = "combined" }
+    pub enum RoundKind in "rounds"."kind" { Review = "review", Vote = "vote", Combined = "combined" }
 );
 text_enum!(
     /// `member_company`: each member company's panel sees only its own entries.
-    Scope { Group = "group", MemberCompany = "member_company" }
+    pub enum Scope in "rounds"."scope" { Group = "group", MemberCompany = "member_company" }
 );
 text_enum!(
     /// Where a reviewer may not score entries from: their own branch or their
     /// whole member company.
-    ConflictScope { Branch = "branch", MemberCompany = "member_company" }
+    pub enum ConflictScope in "rounds"."conflict_scope" { Branch = "branch", MemberCompany = "member_company" }
 );
-text_enum!(RoundStatus { Pending = "pending", Open = "open", Closed = "closed" });
-
-impl Normalization {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Normalization::None => "none",
-            Normalization::Zscore => "zscore",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [Normalization::None, Normalization::Zscore].into_iter().find(|n| n.as_str() == text)
-    }
-}
-
-impl Aggregate {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Aggregate::Mean => "mean",
-            Aggregate::Median => "median",
-            Aggregate::TrimmedMean => "trimmed_mean",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [Aggregate::Mean, Aggregate::Median, Aggregate::TrimmedMean].into_iter().find(|a| a.as_str() == text)
-    }
-}
+text_enum!(
+    pub enum RoundStatus in "rounds"."status" { Pending = "pending", Open = "open", Closed = "closed" }
+);
 
 impl Advance {
     pub fn rule(&self) -> &'static str {
@@ -95,6 +52,10 @@ impl Advance {
             _ => None,
         }
     }
+
+    /// The stored words of `rule`.
+    pub const RULES: &'static [&'static str] =
+        &["top_n", "top_n_per_member_company", "proportional", "threshold"];
 
     /// From the stored columns; `None` if they do not make a rule.
     pub fn from_parts(rule: &str, n: Option<i32>, threshold: Option<f64>) -> Option<Self> {
@@ -132,8 +93,8 @@ pub struct RoundConfig {
     pub vote_weight: f64,
     pub votes_per_voter: i32,
     pub allow_vote_withdrawal: bool,
-    pub opens_at: Option<NaiveDateTime>,
-    pub closes_at: Option<NaiveDateTime>,
+    pub opens_at: Option<Timestamp>,
+    pub closes_at: Option<Timestamp>,
     pub advance: Advance,
 }
 
@@ -432,9 +393,9 @@ pub fn check_reviewer(scope: Scope, reviewer: Option<Reviewer>) -> Result<(), &'
 
 /// Reviews are taken inside the round's window, if it has one: `opens_at ≤ now < closes_at`.
 pub fn check_review_window(
-    opens_at: Option<NaiveDateTime>,
-    closes_at: Option<NaiveDateTime>,
-    now: NaiveDateTime,
+    opens_at: Option<Timestamp>,
+    closes_at: Option<Timestamp>,
+    now: Timestamp,
 ) -> Result<(), ReviewRefusal> {
     if opens_at.is_some_and(|t| now < t) || closes_at.is_some_and(|t| now >= t) {
         return Err(ReviewRefusal::OutsideWindow);
@@ -563,7 +524,11 @@ mod tests {
 
     #[test]
     fn reviews_are_taken_inside_the_window() {
-        let t = |h| chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap().and_hms_opt(h, 0, 0).unwrap();
+        let t = |h| {
+            Timestamp::from(
+                chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap().and_hms_opt(h, 0, 0).unwrap(),
+            )
+        };
         assert_eq!(check_review_window(None, None, t(3)), Ok(()));
         assert_eq!(check_review_window(Some(t(8)), Some(t(18)), t(8)), Ok(()));
         assert_eq!(check_review_window(Some(t(8)), Some(t(18)), t(18)), Err(ReviewRefusal::OutsideWindow));

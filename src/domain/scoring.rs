@@ -6,8 +6,10 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use chrono::NaiveDateTime;
+use crate::domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
+
+use super::text::text_enum;
 
 /// The scoring algorithm's versions this build can reproduce. A new version
 /// comes whenever a rule below changes the numbers it produces; a closed
@@ -47,21 +49,18 @@ pub struct Criterion {
     pub max_score: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Normalization {
-    None,
-    Zscore,
-}
+text_enum!(
+    pub enum Normalization in "rounds"."normalization" { None = "none", Zscore = "zscore" }
+);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Aggregate {
-    Mean,
-    Median,
-    /// The mean without the highest and the lowest review (with 3 or more).
-    TrimmedMean,
-}
+text_enum!(
+    pub enum Aggregate in "rounds"."aggregate" {
+        Mean = "mean",
+        Median = "median",
+        /// The mean without the highest and the lowest review (with 3 or more).
+        TrimmedMean = "trimmed_mean",
+    }
+);
 
 /// Who advances: the best n overall, the best n of each member company, n
 /// seats shared among member companies by the largest remainder on their
@@ -98,7 +97,7 @@ pub struct Review {
 pub struct Entry {
     pub nomination_id: i64,
     pub member_company_id: i64,
-    pub submitted_at: NaiveDateTime,
+    pub submitted_at: Timestamp,
     pub votes: i64,
     /// Ruled out by an admin while the round ran: scored and shown, never advanced.
     #[serde(default)]
@@ -242,7 +241,7 @@ fn compare(a: &Scored, b: &Scored) -> (Ordering, DecidedBy) {
 struct Scored {
     nomination_id: i64,
     member_company_id: i64,
-    submitted_at: NaiveDateTime,
+    submitted_at: Timestamp,
     votes: i64,
     ruled_out: bool,
     jury_score: f64,
@@ -476,8 +475,8 @@ pub fn fingerprint(
 mod tests {
     use super::*;
 
-    fn at(minute: u32) -> NaiveDateTime {
-        chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap().and_hms_opt(9, minute, 0).unwrap()
+    fn at(minute: u32) -> Timestamp {
+        chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap().and_hms_opt(9, minute, 0).unwrap().into()
     }
 
     fn criteria() -> Vec<Criterion> {
@@ -740,7 +739,8 @@ mod properties {
                             submitted_at: chrono::NaiveDate::from_ymd_opt(2026, 3, 1)
                                 .unwrap()
                                 .and_hms_opt(9, minute, 0)
-                                .unwrap(),
+                                .unwrap()
+                                .into(),
                             votes,
                             ruled_out: false,
                         })
@@ -815,10 +815,7 @@ mod properties {
     }
 
     /// The tie-break key of an outcome: greater is better.
-    fn key<'a>(
-        o: &Outcome,
-        entries: &'a [Entry],
-    ) -> (f64, f64, i64, std::cmp::Reverse<&'a NaiveDateTime>, i64) {
+    fn key<'a>(o: &Outcome, entries: &'a [Entry]) -> (f64, f64, i64, std::cmp::Reverse<&'a Timestamp>, i64) {
         let e = entries.iter().find(|e| e.nomination_id == o.nomination_id).unwrap();
         (o.final_score, o.jury_score, o.vote_count, std::cmp::Reverse(&e.submitted_at), -o.nomination_id)
     }

@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::NaiveDateTime;
+use crate::domain::time::Timestamp;
 use rand::RngCore;
 
 use super::round::{RoundKind, RoundStatus};
@@ -30,14 +30,14 @@ pub enum VoteRefusal {
 pub struct VotingRound {
     pub kind: RoundKind,
     pub status: RoundStatus,
-    pub opens_at: Option<NaiveDateTime>,
-    pub closes_at: Option<NaiveDateTime>,
+    pub opens_at: Option<Timestamp>,
+    pub closes_at: Option<Timestamp>,
     pub allow_withdrawal: bool,
 }
 
 /// Votes are taken (and withdrawn) only in a vote or combined round that is
 /// open and, if it has a window, inside it: `opens_at ≤ now < closes_at`.
-pub fn check_round(round: &VotingRound, now: NaiveDateTime) -> Result<(), VoteRefusal> {
+pub fn check_round(round: &VotingRound, now: Timestamp) -> Result<(), VoteRefusal> {
     if round.kind == RoundKind::Review {
         return Err(VoteRefusal::NotAVotingRound);
     }
@@ -50,7 +50,7 @@ pub fn check_round(round: &VotingRound, now: NaiveDateTime) -> Result<(), VoteRe
     Ok(())
 }
 
-pub fn check_withdrawal(round: &VotingRound, now: NaiveDateTime) -> Result<(), VoteRefusal> {
+pub fn check_withdrawal(round: &VotingRound, now: Timestamp) -> Result<(), VoteRefusal> {
     check_round(round, now)?;
     if !round.allow_withdrawal {
         return Err(VoteRefusal::WithdrawalNotAllowed);
@@ -124,7 +124,7 @@ pub struct Accepted {
 /// why it cannot); then the round must be open, the entry votable, the vote
 /// new and the voter within their limit. An accepted vote is added to
 /// `standing` under a fresh receipt.
-pub fn decide(standing: &mut Standing, vote: Request, now: NaiveDateTime) -> Result<Accepted, VoteRefusal> {
+pub fn decide(standing: &mut Standing, vote: Request, now: Timestamp) -> Result<Accepted, VoteRefusal> {
     let (round, limit) = *standing.rounds.get(&vote.round_id).ok_or(VoteRefusal::NoSuchEntry)?;
     if let Some(key) = vote.key {
         if let Some(earlier) = standing.keys.get(&(vote.voter_id, key.to_owned())) {
@@ -178,7 +178,7 @@ pub fn valid_idempotency_key(key: &str) -> bool {
 
 /// The minute a vote falls in, as whole minutes since the Unix epoch: bursts
 /// are counted per source and minute.
-pub fn minute_of(t: NaiveDateTime) -> i64 {
+pub fn minute_of(t: Timestamp) -> i64 {
     t.and_utc().timestamp().div_euclid(60)
 }
 
@@ -186,8 +186,8 @@ pub fn minute_of(t: NaiveDateTime) -> i64 {
 mod tests {
     use super::*;
 
-    fn at(minute: u32) -> NaiveDateTime {
-        chrono::NaiveDate::from_ymd_opt(2026, 5, 1).unwrap().and_hms_opt(9, minute, 0).unwrap()
+    fn at(minute: u32) -> Timestamp {
+        chrono::NaiveDate::from_ymd_opt(2026, 5, 1).unwrap().and_hms_opt(9, minute, 0).unwrap().into()
     }
 
     fn round(kind: RoundKind, status: RoundStatus) -> VotingRound {

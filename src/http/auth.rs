@@ -10,7 +10,7 @@ use super::extract::{AuthUser, ValidJson};
 use super::AppState;
 use crate::auth::{hash_activation_code, same_hash};
 use crate::db;
-use crate::domain::account::{check_password, retry_after_secs};
+use crate::domain::account::{check_password, retry_after_secs, UserStatus};
 use crate::http::errors::{AppError, AppResult, Problem};
 use crate::store::users::{self, Credentials, User};
 
@@ -111,7 +111,7 @@ pub async fn login(
         record_failure(&state, account.id).await?;
         return Err(invalid_credentials());
     }
-    if account.status != users::ACTIVE {
+    if account.status != UserStatus::Active {
         return Err(AppError::new(
             actix_web::http::StatusCode::FORBIDDEN,
             "account_disabled",

@@ -1,8 +1,8 @@
 //! Campaigns (admin writes, everyone reads) and their nominations.
 
+use crate::domain::time::Timestamp;
 use actix_web::http::header;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
-use chrono::NaiveDateTime;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
@@ -26,12 +26,8 @@ fn default_winners() -> i32 {
 pub struct CreateCampaign {
     #[validate(length(min = 1, max = 100), custom(function = "super::validate_name"))]
     pub name: String,
-    #[serde(with = "crate::utc")]
-    #[schema(value_type = String, format = DateTime)]
-    pub nomination_opens_at: NaiveDateTime,
-    #[serde(with = "crate::utc")]
-    #[schema(value_type = String, format = DateTime)]
-    pub nomination_closes_at: NaiveDateTime,
+    pub nomination_opens_at: Timestamp,
+    pub nomination_closes_at: Timestamp,
     #[validate(range(min = 1, max = 1000))]
     pub nominations_per_branch: i32,
     /// How many winners are published; 310 unless said otherwise.
@@ -45,12 +41,8 @@ pub struct CreateCampaign {
 pub struct CampaignPatch {
     #[validate(length(min = 1, max = 100), custom(function = "super::validate_name"))]
     pub name: Option<String>,
-    #[serde(default, with = "crate::utc::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub nomination_opens_at: Option<NaiveDateTime>,
-    #[serde(default, with = "crate::utc::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub nomination_closes_at: Option<NaiveDateTime>,
+    pub nomination_opens_at: Option<Timestamp>,
+    pub nomination_closes_at: Option<Timestamp>,
     #[validate(range(min = 1, max = 1000))]
     pub nominations_per_branch: Option<i32>,
     #[validate(range(min = 1, max = 100000))]
@@ -135,7 +127,7 @@ pub async fn update(
         nomination_closes_at: body.nomination_closes_at,
         nominations_per_branch: body.nominations_per_branch,
         winners_target: body.winners_target,
-        status: body.status.map(|s| s.as_str().to_owned()),
+        status: body.status,
     };
     let campaign = state.db.run(move |c| campaigns::update(c, actor, id, changes, expected)).await?;
     Ok(HttpResponse::Ok().insert_header(etag(campaign.version)).json(campaign))

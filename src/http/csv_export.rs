@@ -2,6 +2,7 @@
 //! Chinese text right, and cells that a spreadsheet would run as a formula
 //! defused with a leading apostrophe.
 
+use crate::domain::time::Timestamp;
 use crate::store::nominations::Nomination;
 use crate::store::reviews::ReviewExport;
 use crate::store::rounds::{Round, Standing};
@@ -50,7 +51,7 @@ pub fn nominations(rows: &[(Nomination, String)]) -> anyhow::Result<Vec<u8>> {
             cell(&n.summary),
             cell(n.story.as_deref().unwrap_or("")),
             n.links.join(" "),
-            n.status.clone(),
+            n.status.to_string(),
             cell(n.ineligible_reason.as_deref().unwrap_or("")),
             submitted,
         ])?;
@@ -58,7 +59,7 @@ pub fn nominations(rows: &[(Nomination, String)]) -> anyhow::Result<Vec<u8>> {
     finish(w)
 }
 
-fn time(t: chrono::NaiveDateTime) -> String {
+fn time(t: Timestamp) -> String {
     t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 

@@ -155,7 +155,9 @@ impl From<StoreError> for AppError {
                 },
                 1,
             ),
-            corrupt @ StoreError::Corrupt { .. } => AppError::internal(corrupt),
+            corrupt @ (StoreError::Corrupt { .. } | StoreError::UnknownWord(_)) => {
+                AppError::internal(corrupt)
+            }
         }
     }
 }

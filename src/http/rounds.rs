@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::domain::time::Timestamp;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
-use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
@@ -37,12 +37,8 @@ pub struct NewRound {
     pub vote_weight: Option<f64>,
     pub votes_per_voter: Option<i32>,
     pub allow_vote_withdrawal: Option<bool>,
-    #[serde(default, with = "crate::utc::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub opens_at: Option<NaiveDateTime>,
-    #[serde(default, with = "crate::utc::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub closes_at: Option<NaiveDateTime>,
+    pub opens_at: Option<Timestamp>,
+    pub closes_at: Option<Timestamp>,
     pub advance: Advance,
 }
 
@@ -90,12 +86,12 @@ pub struct RoundPatch {
     pub votes_per_voter: Option<i32>,
     pub allow_vote_withdrawal: Option<bool>,
     /// null clears it.
-    #[serde(default, deserialize_with = "crate::utc::patch")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub opens_at: Option<Option<NaiveDateTime>>,
-    #[serde(default, deserialize_with = "crate::utc::patch")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub closes_at: Option<Option<NaiveDateTime>>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<Timestamp>)]
+    pub opens_at: Option<Option<Timestamp>>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<Timestamp>)]
+    pub closes_at: Option<Option<Timestamp>>,
     pub advance: Option<Advance>,
     /// The version you read; a mismatch is 412 (as is a stale If-Match).
     pub version: Option<i32>,
@@ -417,7 +413,7 @@ pub(super) async fn require_results_visible(
         return Ok(());
     }
     let campaign = state.db.run(move |c| crate::store::campaigns::get(c, campaign_id)).await?;
-    if rules::results_visible(is_admin, campaign.status() == CampaignStatus::Published) {
+    if rules::results_visible(is_admin, campaign.status == CampaignStatus::Published) {
         Ok(())
     } else {
         Err(AppError::forbidden("results are published with the campaign"))

@@ -9,6 +9,7 @@ use validator::Validate;
 
 use super::extract::{declared_length, read_body, Admin, AuthUser, PageQuery, ValidJson, CSV_BODY_TIMEOUT};
 use super::AppState;
+use crate::domain::account::UserStatus;
 use crate::domain::import::EmployeeCsv;
 use crate::domain::roles::{Role, Roles};
 use crate::http::errors::{AppError, AppResult, Problem};
@@ -40,22 +41,6 @@ pub struct UserPatch {
     pub branch_id: Option<Option<i64>>,
     pub roles: Option<Vec<Role>>,
     pub status: Option<UserStatus>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum UserStatus {
-    Active,
-    Disabled,
-}
-
-impl UserStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            UserStatus::Active => users::ACTIVE,
-            UserStatus::Disabled => users::DISABLED,
-        }
-    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -155,8 +140,8 @@ pub async fn update(
     let changes = UserChanges {
         name: body.name.map(|n| n.trim().to_owned()),
         branch_id: body.branch_id,
-        roles: body.roles.map(|r| Roles::new(r).to_string()),
-        status: body.status.map(|s| s.as_str().to_owned()),
+        roles: body.roles.map(Roles::new),
+        status: body.status,
     };
     let user = state.db.run(move |c| users::update(c, actor, id, changes)).await?;
     state.accounts.forget(id);
@@ -175,7 +160,7 @@ pub async fn disable(
     id: web::Path<i64>,
 ) -> AppResult<web::Json<User>> {
     let (actor, id) = (admin.id(), id.into_inner());
-    let changes = UserChanges { status: Some(users::DISABLED.to_owned()), ..Default::default() };
+    let changes = UserChanges { status: Some(UserStatus::Disabled), ..Default::default() };
     let user = state.db.run(move |c| users::update(c, actor, id, changes)).await?;
     state.accounts.forget(id);
     Ok(web::Json(user))

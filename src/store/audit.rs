@@ -1,6 +1,6 @@
 //! The append-only, hash-chained audit log.
 
-use chrono::NaiveDateTime;
+use crate::domain::time::Timestamp;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -20,9 +20,7 @@ pub struct AuditEvent {
     #[serde(serialize_with = "as_json")]
     #[schema(value_type = Object)]
     pub details: String,
-    #[serde(with = "crate::utc")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: NaiveDateTime,
+    pub created_at: Timestamp,
     pub prev_hash: String,
     pub hash: String,
 }

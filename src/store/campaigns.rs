@@ -1,6 +1,6 @@
 //! Campaigns: one year's award, its nomination window, quota and target.
 
-use chrono::NaiveDateTime;
+use crate::domain::time::Timestamp;
 use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
@@ -17,36 +17,22 @@ use crate::store::{audit, MustExist, Page, PageRequest, Refusal, Resource, Store
 pub struct Campaign {
     pub id: i64,
     pub name: String,
-    #[serde(with = "crate::utc")]
-    #[schema(value_type = String, format = DateTime)]
-    pub nomination_opens_at: NaiveDateTime,
-    #[serde(with = "crate::utc")]
-    #[schema(value_type = String, format = DateTime)]
-    pub nomination_closes_at: NaiveDateTime,
+    pub nomination_opens_at: Timestamp,
+    pub nomination_closes_at: Timestamp,
     pub nominations_per_branch: i32,
     pub winners_target: i32,
     /// draft → nominating → screening → finished → published
-    pub status: String,
+    pub status: CampaignStatus,
     /// Bumped by every change; send it back as `If-Match` to refuse stale edits.
     pub version: i32,
-    #[serde(with = "crate::utc")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: NaiveDateTime,
-    #[serde(with = "crate::utc")]
-    #[schema(value_type = String, format = DateTime)]
-    pub updated_at: NaiveDateTime,
-}
-
-impl Campaign {
-    pub fn status(&self) -> CampaignStatus {
-        CampaignStatus::parse(&self.status).unwrap_or(CampaignStatus::Draft)
-    }
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 pub struct NewCampaign {
     pub name: String,
-    pub nomination_opens_at: NaiveDateTime,
-    pub nomination_closes_at: NaiveDateTime,
+    pub nomination_opens_at: Timestamp,
+    pub nomination_closes_at: Timestamp,
     pub nominations_per_branch: i32,
     pub winners_target: i32,
 }
@@ -55,11 +41,11 @@ pub struct NewCampaign {
 #[diesel(table_name = campaigns)]
 pub struct CampaignChanges {
     pub name: Option<String>,
-    pub nomination_opens_at: Option<NaiveDateTime>,
-    pub nomination_closes_at: Option<NaiveDateTime>,
+    pub nomination_opens_at: Option<Timestamp>,
+    pub nomination_closes_at: Option<Timestamp>,
     pub nominations_per_branch: Option<i32>,
     pub winners_target: Option<i32>,
-    pub status: Option<String>,
+    pub status: Option<CampaignStatus>,
 }
 
 impl CampaignChanges {
@@ -83,7 +69,7 @@ pub fn create(conn: &mut DbConn, actor: i64, new: NewCampaign) -> StoreResult<Ca
                 campaigns::nomination_closes_at.eq(new.nomination_closes_at),
                 campaigns::nominations_per_branch.eq(new.nominations_per_branch),
                 campaigns::winners_target.eq(new.winners_target),
-                campaigns::status.eq(CampaignStatus::Draft.as_str()),
+                campaigns::status.eq(CampaignStatus::Draft),
                 campaigns::created_at.eq(now),
                 campaigns::updated_at.eq(now),
             ))
@@ -134,9 +120,9 @@ pub fn update(
         db::lock_resource(conn, db::LockSpace::Campaign, id, false)?;
         let current = get(conn, id)?;
         check_version(current.version, expected_version)?;
-        let next = changes.status.as_deref().and_then(CampaignStatus::parse);
-        rules::check_change(current.status(), changes.touches_settings(), next)?;
-        if next == Some(CampaignStatus::Finished) && current.status() == CampaignStatus::Screening {
+        let next = changes.status;
+        rules::check_change(current.status, changes.touches_settings(), next)?;
+        if next == Some(CampaignStatus::Finished) && current.status == CampaignStatus::Screening {
             let (rounds, advanced) = screening_state(conn, id)?;
             round_rules::winners_decided(&rounds, advanced, current.winners_target as usize)
                 .map_err(CampaignRefusal::ScreeningUnfinished)?;
@@ -173,7 +159,7 @@ pub fn update(
 /// The statuses of a campaign's rounds in order, and how many entries its
 /// last round advanced.
 pub fn screening_state(conn: &mut DbConn, campaign_id: i64) -> StoreResult<(Vec<RoundStatus>, usize)> {
-    let rows: Vec<(i64, String)> = rounds::table
+    let rows: Vec<(i64, RoundStatus)> = rounds::table
         .filter(rounds::campaign_id.eq(campaign_id))
         .order(rounds::sequence)
         .select((rounds::id, rounds::status))
@@ -186,11 +172,5 @@ pub fn screening_state(conn: &mut DbConn, campaign_id: i64) -> StoreResult<(Vec<
             .get_result(conn)?,
         None => 0,
     };
-    rows.into_iter()
-        .map(|(id, status)| {
-            RoundStatus::parse(&status)
-                .ok_or_else(|| crate::store::StoreError::corrupt("rounds", "status", id, status))
-        })
-        .collect::<StoreResult<Vec<_>>>()
-        .map(|statuses| (statuses, advanced as usize))
+    Ok((rows.into_iter().map(|(_, status)| status).collect(), advanced as usize))
 }

@@ -15,6 +15,7 @@ pub mod votes;
 use serde::Serialize;
 
 pub use crate::domain::refusal::{Refusal, Resource};
+use crate::domain::text::UnknownText;
 
 /// Why a store call failed: a rule said no, or the database did.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +27,9 @@ pub enum StoreError {
     /// A stored value this version cannot read: never replaced by a default.
     #[error("{table} row {row} holds {value:?} in {column}, which this version does not know")]
     Corrupt { table: &'static str, column: &'static str, row: String, value: String },
+    /// A stored word outside its column's closed set (see `domain::text`).
+    #[error("{0}")]
+    UnknownWord(UnknownText),
     #[error("not available now: {0:?}")]
     Unavailable(Unavailable),
 }
@@ -44,10 +48,33 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 impl From<diesel::result::Error> for StoreError {
     fn from(e: diesel::result::Error) -> Self {
+        if let diesel::result::Error::DeserializationError(cause) = &e {
+            if let Some(unknown) = cause.downcast_ref::<UnknownText>() {
+                return StoreError::UnknownWord(unknown.clone());
+            }
+        }
         match constraints::unique_broken(&e) {
             Some(unique) => StoreError::Refused(Refusal::Duplicate(unique)),
             None => StoreError::Db(e),
         }
+    }
+}
+
+impl From<UnknownText> for StoreError {
+    fn from(unknown: UnknownText) -> Self {
+        StoreError::UnknownWord(unknown)
+    }
+}
+
+impl StoreError {
+    /// A stored value that does not parse, named by table, column and row.
+    pub fn corrupt(
+        table: &'static str,
+        column: &'static str,
+        row: impl ToString,
+        value: impl Into<String>,
+    ) -> Self {
+        StoreError::Corrupt { table, column, row: row.to_string(), value: value.into() }
     }
 }
 
@@ -75,18 +102,6 @@ refused_from!(
     crate::domain::vote::VoteRefusal,
     Vec<crate::domain::refusal::FieldIssue>,
 );
-
-impl StoreError {
-    /// A stored value that does not parse, named by table, column and row.
-    pub fn corrupt(
-        table: &'static str,
-        column: &'static str,
-        row: impl ToString,
-        value: impl Into<String>,
-    ) -> Self {
-        StoreError::Corrupt { table, column, row: row.to_string(), value: value.into() }
-    }
-}
 
 /// `Option` → `NotFound(resource)`.
 pub trait MustExist<T> {

@@ -1,6 +1,6 @@
 //! Nominations: a branch manager puts an employee forward with a case story.
 
-use chrono::NaiveDateTime;
+use crate::domain::time::Timestamp;
 use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::db::schema::{branches, campaigns, member_companies, nomination_counts, nominations, users};
 use crate::db::{self, DbConn};
 use crate::domain::access::Actor;
+use crate::domain::account::UserStatus;
 use crate::domain::campaign::{nomination_window, NominationStatus};
 use crate::domain::nomination::{self as rules, NominationAction, NominationRefusal, Nominee};
 use crate::domain::refusal::check_version;
@@ -28,12 +29,12 @@ struct NominationRow {
     title: String,
     summary: String,
     links: String,
-    status: String,
+    status: NominationStatus,
     ineligible_reason: Option<String>,
     version: i32,
-    submitted_at: Option<NaiveDateTime>,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    submitted_at: Option<Timestamp>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
 }
 
 /// A nomination with the names a reader needs beside the ids.
@@ -54,27 +55,16 @@ pub struct Nomination {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub story: Option<String>,
     pub links: Vec<String>,
-    /// draft, submitted, withdrawn or ineligible
-    pub status: String,
+    pub status: NominationStatus,
     pub ineligible_reason: Option<String>,
     /// Bumped by every change; send it back as `If-Match` to refuse stale edits.
     pub version: i32,
-    #[serde(with = "crate::utc::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub submitted_at: Option<NaiveDateTime>,
-    #[serde(with = "crate::utc")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: NaiveDateTime,
-    #[serde(with = "crate::utc")]
-    #[schema(value_type = String, format = DateTime)]
-    pub updated_at: NaiveDateTime,
+    pub submitted_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 impl Nomination {
-    pub fn status(&self) -> NominationStatus {
-        NominationStatus::parse(&self.status).unwrap_or(NominationStatus::Draft)
-    }
-
     fn from_parts(
         row: NominationRow,
         branch_name: String,
@@ -137,14 +127,14 @@ pub struct OwnNomination {
     pub campaign_id: i64,
     pub campaign_name: String,
     pub title: String,
-    pub status: String,
+    pub status: NominationStatus,
 }
 
 pub fn of_nominee(conn: &mut DbConn, nominee_id: i64) -> StoreResult<Vec<OwnNomination>> {
     Ok(nominations::table
         .inner_join(campaigns::table)
         .filter(nominations::nominee_id.eq(nominee_id))
-        .filter(nominations::status.ne(NominationStatus::Draft.as_str()))
+        .filter(nominations::status.ne(NominationStatus::Draft))
         .select((
             nominations::id,
             nominations::campaign_id,
@@ -166,7 +156,7 @@ pub struct NominationText {
 /// Nominations change only while the campaign is nominating and its window open.
 fn require_window(campaign: &Campaign) -> StoreResult<()> {
     let opens = campaign.nomination_opens_at;
-    Ok(nomination_window(campaign.status(), opens, campaign.nomination_closes_at, db::now())?)
+    Ok(nomination_window(campaign.status, opens, campaign.nomination_closes_at, db::now())?)
 }
 
 fn require_branch(actor: &Actor, branch_id: i64) -> StoreResult<()> {
@@ -179,10 +169,10 @@ fn require_branch(actor: &Actor, branch_id: i64) -> StoreResult<()> {
 
 /// The branch of an employee `actor` may nominate, by the rules of `domain`.
 fn nominee_branch(conn: &mut DbConn, actor: &Actor, nominee_id: i64) -> StoreResult<i64> {
-    let nominee: Option<(Option<i64>, String)> =
+    let nominee: Option<(Option<i64>, UserStatus)> =
         users::table.find(nominee_id).select((users::branch_id, users::status)).first(conn).optional()?;
-    let nominee = nominee
-        .map(|(branch_id, status)| Nominee { branch_id, active: status == crate::store::users::ACTIVE });
+    let nominee =
+        nominee.map(|(branch_id, status)| Nominee { branch_id, active: status == UserStatus::Active });
     Ok(rules::nominee_branch(actor, nominee_id, nominee)?)
 }
 
@@ -207,7 +197,7 @@ pub fn create(
                 nominations::summary.eq(&text.summary),
                 nominations::story.eq(&text.story),
                 nominations::links.eq(json!(text.links).to_string()),
-                nominations::status.eq(NominationStatus::Draft.as_str()),
+                nominations::status.eq(NominationStatus::Draft),
                 nominations::created_at.eq(now),
                 nominations::updated_at.eq(now),
             ))
@@ -286,7 +276,7 @@ fn bump(
             .execute(conn)?,
         (Some(NominationStatus::Submitted), None) => diesel::update(target)
             .set((
-                nominations::status.eq(NominationStatus::Submitted.as_str()),
+                nominations::status.eq(NominationStatus::Submitted),
                 nominations::submitted_at.eq(now),
                 next_version,
                 nominations::updated_at.eq(now),
@@ -321,7 +311,7 @@ pub fn update(
 ) -> StoreResult<Nomination> {
     db::write_tx(conn, |conn| {
         let (nomination, _) = for_change(conn, actor, id, expected_version)?;
-        rules::check_status(nomination.status(), NominationAction::Edit)?;
+        rules::check_status(nomination.status, NominationAction::Edit)?;
         let text = NominationText {
             title: patch.title.unwrap_or_else(|| nomination.title.clone()),
             summary: patch.summary.unwrap_or_else(|| nomination.summary.clone()),
@@ -401,7 +391,7 @@ pub fn submit(
 ) -> StoreResult<Nomination> {
     db::write_tx(conn, |conn| {
         let (nomination, campaign) = for_change(conn, actor, id, expected_version)?;
-        rules::check_status(nomination.status(), NominationAction::Submit)?;
+        rules::check_status(nomination.status, NominationAction::Submit)?;
         // The nominee may have left the branch or been disabled since the draft.
         if nominee_branch(conn, actor, nomination.nominee_id)? != nomination.branch_id {
             return Err(NominationRefusal::NomineeMoved.into());
@@ -422,9 +412,9 @@ pub fn withdraw(
 ) -> StoreResult<Nomination> {
     db::write_tx(conn, |conn| {
         let (nomination, _) = for_change(conn, actor, id, expected_version)?;
-        rules::check_status(nomination.status(), NominationAction::Withdraw)?;
+        rules::check_status(nomination.status, NominationAction::Withdraw)?;
         bump(conn, expected_version.is_some(), &nomination, Some(NominationStatus::Withdrawn), None)?;
-        if nomination.status() == NominationStatus::Submitted {
+        if nomination.status == NominationStatus::Submitted {
             release_quota_place(conn, nomination.campaign_id, nomination.branch_id)?;
         }
         audit::append(conn, Some(actor.id), "nomination.withdraw", &format!("nomination:{id}"), json!({}))?;
@@ -441,7 +431,7 @@ pub fn delete_draft(
 ) -> StoreResult<()> {
     db::write_tx(conn, |conn| {
         let (nomination, _) = for_change(conn, actor, id, expected_version)?;
-        rules::check_status(nomination.status(), NominationAction::Delete)?;
+        rules::check_status(nomination.status, NominationAction::Delete)?;
         let deleted =
             diesel::delete(nominations::table.find(id).filter(nominations::version.eq(nomination.version)))
                 .execute(conn)?;
@@ -474,17 +464,17 @@ pub fn mark_ineligible(
         let campaign = campaign_store::get(conn, nomination.campaign_id)?;
         let (rounds, _) = campaign_store::screening_state(conn, campaign.id)?;
         let last_round_closed = rounds.last() == Some(&RoundStatus::Closed);
-        rules::check_rule_out(campaign.status(), last_round_closed, nomination.status())?;
+        rules::check_rule_out(campaign.status, last_round_closed, nomination.status)?;
         // Only if it is still what was read: a concurrent withdraw or submit
         // makes this lose, so the quota counter is freed exactly once.
         let updated = diesel::update(
             nominations::table
                 .find(id)
                 .filter(nominations::version.eq(nomination.version))
-                .filter(nominations::status.eq(&nomination.status)),
+                .filter(nominations::status.eq(nomination.status)),
         )
         .set((
-            nominations::status.eq(NominationStatus::Ineligible.as_str()),
+            nominations::status.eq(NominationStatus::Ineligible),
             nominations::ineligible_reason.eq(reason),
             nominations::version.eq(nomination.version + 1),
             nominations::updated_at.eq(db::now()),
@@ -493,7 +483,7 @@ pub fn mark_ineligible(
         if updated == 0 {
             return Err(changed_meanwhile(expected_version.is_some()));
         }
-        if nomination.status() == NominationStatus::Submitted {
+        if nomination.status == NominationStatus::Submitted {
             release_quota_place(conn, nomination.campaign_id, nomination.branch_id)?;
         }
         audit::append(

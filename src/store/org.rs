@@ -1,6 +1,6 @@
 //! The org chart: member companies and their branches.
 
-use chrono::NaiveDateTime;
+use crate::domain::time::Timestamp;
 use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
@@ -16,9 +16,7 @@ pub struct MemberCompany {
     pub id: i64,
     pub code: String,
     pub name: String,
-    #[serde(with = "crate::utc")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: NaiveDateTime,
+    pub created_at: Timestamp,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
@@ -28,9 +26,7 @@ pub struct Branch {
     pub member_company_id: i64,
     pub code: String,
     pub name: String,
-    #[serde(with = "crate::utc")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: NaiveDateTime,
+    pub created_at: Timestamp,
 }
 
 #[derive(Debug, Default, AsChangeset, Serialize)]

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::NaiveDateTime;
+use crate::domain::time::Timestamp;
 use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
@@ -147,7 +147,7 @@ struct NewAssignment {
     round_id: i64,
     nomination_id: i64,
     reviewer_id: i64,
-    created_at: NaiveDateTime,
+    created_at: Timestamp,
 }
 
 fn candidates(conn: &mut DbConn, round_id: i64) -> QueryResult<Vec<Candidate>> {
@@ -626,7 +626,7 @@ pub struct ReviewExport {
     pub criteria: Vec<(String, Option<f64>)>,
     pub total: f64,
     pub comment: Option<String>,
-    pub updated_at: NaiveDateTime,
+    pub updated_at: Timestamp,
 }
 
 /// Every review of a campaign's rounds, round by round.
@@ -647,7 +647,7 @@ pub fn all_for_export(conn: &mut DbConn, campaign_id: i64) -> StoreResult<Vec<Re
                 reviews::comment,
                 reviews::updated_at,
             ))
-            .load::<(i64, String, String, String, String, Option<String>, NaiveDateTime)>(conn)?;
+            .load::<(i64, String, String, String, String, Option<String>, Timestamp)>(conn)?;
         let rules = round.rules();
         for (nomination_id, title, employee_no, name, scores, comment, updated_at) in rows {
             let scores = parse_scores(&scores, round.id, nomination_id, &employee_no)?;

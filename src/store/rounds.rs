@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDateTime;
+use crate::domain::time::Timestamp;
 use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
@@ -19,6 +19,7 @@ use crate::domain::round::{
 use crate::domain::scoring::{
     self, Advance, Aggregate, Algorithm, DecidedBy, Normalization, Outcome, RoundRules,
 };
+use crate::domain::text::UnknownText;
 use crate::store::campaigns::{self as campaign_store, Campaign};
 use crate::store::{audit, MustExist, PageRequest, Resource, StoreError, StoreResult};
 
@@ -29,30 +30,30 @@ struct RoundRow {
     campaign_id: i64,
     sequence: i32,
     name: String,
-    kind: String,
-    scope: String,
-    conflict_scope: String,
+    kind: RoundKind,
+    scope: Scope,
+    conflict_scope: ConflictScope,
     reviews_per_entry: i32,
-    normalization: String,
-    aggregate: String,
+    normalization: Normalization,
+    aggregate: Aggregate,
     jury_weight: f64,
     vote_weight: f64,
     votes_per_voter: i32,
     allow_vote_withdrawal: bool,
-    opens_at: Option<NaiveDateTime>,
-    closes_at: Option<NaiveDateTime>,
+    opens_at: Option<Timestamp>,
+    closes_at: Option<Timestamp>,
     advance_rule: String,
     advance_n: Option<i32>,
     advance_threshold: Option<f64>,
-    status: String,
+    status: RoundStatus,
     version: i32,
     algorithm_version: Option<String>,
     result_hash: Option<String>,
     allowed_missing_reviews: bool,
-    opened_at: Option<NaiveDateTime>,
-    closed_at: Option<NaiveDateTime>,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    opened_at: Option<Timestamp>,
+    closed_at: Option<Timestamp>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize, utoipa::ToSchema)]
@@ -87,12 +88,8 @@ pub struct Round {
     pub vote_weight: f64,
     pub votes_per_voter: i32,
     pub allow_vote_withdrawal: bool,
-    #[serde(with = "crate::utc::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub opens_at: Option<NaiveDateTime>,
-    #[serde(with = "crate::utc::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub closes_at: Option<NaiveDateTime>,
+    pub opens_at: Option<Timestamp>,
+    pub closes_at: Option<Timestamp>,
     pub advance: Advance,
     pub status: RoundStatus,
     /// Bumped by every change; send it back as `If-Match` to refuse stale edits.
@@ -104,48 +101,41 @@ pub struct Round {
     pub result_hash: Option<String>,
     /// Whether the round was closed although some entries lacked reviews.
     pub allowed_missing_reviews: bool,
-    #[serde(with = "crate::utc::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub opened_at: Option<NaiveDateTime>,
-    #[serde(with = "crate::utc::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub closed_at: Option<NaiveDateTime>,
-    #[serde(with = "crate::utc")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: NaiveDateTime,
-    #[serde(with = "crate::utc")]
-    #[schema(value_type = String, format = DateTime)]
-    pub updated_at: NaiveDateTime,
+    pub opened_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 impl Round {
     fn from_row(row: RoundRow, criteria: Vec<Criterion>, entries: i64) -> StoreResult<Round> {
-        let id = row.id;
-        let corrupt = |column: &'static str, value: &str| StoreError::corrupt("rounds", column, id, value);
+        let advance = Advance::from_parts(&row.advance_rule, row.advance_n, row.advance_threshold)
+            .ok_or_else(|| UnknownText {
+                table: "rounds",
+                column: "advance_rule",
+                value: row.advance_rule.clone(),
+                allowed: Advance::RULES,
+            })?;
         Ok(Round {
             id: row.id,
             campaign_id: row.campaign_id,
             sequence: row.sequence,
             name: row.name,
-            kind: RoundKind::parse(&row.kind).ok_or_else(|| corrupt("kind", &row.kind))?,
-            scope: Scope::parse(&row.scope).ok_or_else(|| corrupt("scope", &row.scope))?,
-            conflict_scope: ConflictScope::parse(&row.conflict_scope)
-                .ok_or_else(|| corrupt("conflict_scope", &row.conflict_scope))?,
+            kind: row.kind,
+            scope: row.scope,
+            conflict_scope: row.conflict_scope,
             reviews_per_entry: row.reviews_per_entry,
             criteria,
-            normalization: Normalization::parse(&row.normalization)
-                .ok_or_else(|| corrupt("normalization", &row.normalization))?,
-            aggregate: Aggregate::parse(&row.aggregate)
-                .ok_or_else(|| corrupt("aggregate", &row.aggregate))?,
+            normalization: row.normalization,
+            aggregate: row.aggregate,
             jury_weight: row.jury_weight,
             vote_weight: row.vote_weight,
             votes_per_voter: row.votes_per_voter,
             allow_vote_withdrawal: row.allow_vote_withdrawal,
             opens_at: row.opens_at,
             closes_at: row.closes_at,
-            advance: Advance::from_parts(&row.advance_rule, row.advance_n, row.advance_threshold)
-                .ok_or_else(|| corrupt("advance_rule", &row.advance_rule))?,
-            status: RoundStatus::parse(&row.status).ok_or_else(|| corrupt("status", &row.status))?,
+            advance,
+            status: row.status,
             version: row.version,
             entries,
             algorithm_version: row.algorithm_version,
@@ -269,8 +259,8 @@ type ConfigColumns = (
     diesel::dsl::Eq<rounds::votes_per_voter, i32>,
     diesel::dsl::Eq<rounds::allow_vote_withdrawal, bool>,
     (
-        diesel::dsl::Eq<rounds::opens_at, Option<NaiveDateTime>>,
-        diesel::dsl::Eq<rounds::closes_at, Option<NaiveDateTime>>,
+        diesel::dsl::Eq<rounds::opens_at, Option<Timestamp>>,
+        diesel::dsl::Eq<rounds::closes_at, Option<Timestamp>>,
         diesel::dsl::Eq<rounds::advance_rule, &'static str>,
         diesel::dsl::Eq<rounds::advance_n, Option<i32>>,
         diesel::dsl::Eq<rounds::advance_threshold, Option<f64>>,
@@ -313,7 +303,7 @@ fn config_json(c: &RoundConfig) -> serde_json::Value {
 
 fn campaign_for_rounds(conn: &mut DbConn, campaign_id: i64) -> StoreResult<Campaign> {
     let campaign = campaign_store::get(conn, campaign_id)?;
-    campaign_rules::check_rounds_changeable(campaign.status())?;
+    campaign_rules::check_rounds_changeable(campaign.status)?;
     Ok(campaign)
 }
 
@@ -333,7 +323,7 @@ pub fn create(conn: &mut DbConn, actor: i64, campaign_id: i64, config: RoundConf
                 rounds::campaign_id.eq(campaign_id),
                 rounds::sequence.eq(last.unwrap_or(0) + 1),
                 config_columns(&config),
-                rounds::status.eq(RoundStatus::Pending.as_str()),
+                rounds::status.eq(RoundStatus::Pending),
                 rounds::created_at.eq(now),
                 rounds::updated_at.eq(now),
             ))
@@ -387,7 +377,7 @@ pub fn delete(conn: &mut DbConn, actor: i64, id: i64) -> StoreResult<()> {
         round.require_status(RoundStatus::Pending, RoundAction::Delete)?;
         let open: i64 = rounds::table
             .filter(rounds::campaign_id.eq(campaign_id))
-            .filter(rounds::status.eq(RoundStatus::Open.as_str()))
+            .filter(rounds::status.eq(RoundStatus::Open))
             .count()
             .get_result(conn)?;
         if open > 0 {
@@ -447,20 +437,20 @@ pub fn open(conn: &mut DbConn, actor: i64, id: i64) -> StoreResult<Round> {
         let candidates: i64 = match &previous {
             None => nominations::table
                 .filter(nominations::campaign_id.eq(campaign_id))
-                .filter(nominations::status.eq(NominationStatus::Submitted.as_str()))
+                .filter(nominations::status.eq(NominationStatus::Submitted))
                 .count()
                 .get_result(conn)?,
             Some((previous_id, _)) => entries::table
                 .inner_join(nominations::table)
                 .filter(entries::round_id.eq(previous_id))
                 .filter(entries::advanced.eq(true))
-                .filter(nominations::status.eq(NominationStatus::Submitted.as_str()))
+                .filter(nominations::status.eq(NominationStatus::Submitted))
                 .count()
                 .get_result(conn)?,
         };
         rules::check_open(
             round.status,
-            campaign.status() == CampaignStatus::Screening,
+            campaign.status == CampaignStatus::Screening,
             previous.as_ref().and_then(|(_, s)| RoundStatus::parse(s)),
             is_last,
             &round.advance,
@@ -472,7 +462,7 @@ pub fn open(conn: &mut DbConn, actor: i64, id: i64) -> StoreResult<Round> {
                 let source = nominations::table
                     .inner_join(branches::table)
                     .filter(nominations::campaign_id.eq(campaign_id))
-                    .filter(nominations::status.eq(NominationStatus::Submitted.as_str()))
+                    .filter(nominations::status.eq(NominationStatus::Submitted))
                     .select((
                         id.into_sql::<diesel::sql_types::BigInt>(),
                         nominations::id,
@@ -497,7 +487,7 @@ pub fn open(conn: &mut DbConn, actor: i64, id: i64) -> StoreResult<Round> {
                     .inner_join(nominations::table)
                     .filter(entries::round_id.eq(previous_id))
                     .filter(entries::advanced.eq(true))
-                    .filter(nominations::status.eq(NominationStatus::Submitted.as_str()))
+                    .filter(nominations::status.eq(NominationStatus::Submitted))
                     .select((
                         id.into_sql::<diesel::sql_types::BigInt>(),
                         entries::nomination_id,
@@ -520,7 +510,7 @@ pub fn open(conn: &mut DbConn, actor: i64, id: i64) -> StoreResult<Round> {
         let now = db::now();
         diesel::update(rounds::table.find(id))
             .set((
-                rounds::status.eq(RoundStatus::Open.as_str()),
+                rounds::status.eq(RoundStatus::Open),
                 rounds::opened_at.eq(now),
                 rounds::version.eq(round.version + 1),
                 rounds::updated_at.eq(now),
@@ -577,7 +567,7 @@ pub fn inputs(conn: &mut DbConn, round: &Round) -> StoreResult<Inputs> {
             entries::ruled_out,
             nominations::status,
         ))
-        .load::<(i64, i64, NaiveDateTime, i64, Option<bool>, String)>(conn)?
+        .load::<(i64, i64, Timestamp, i64, Option<bool>, String)>(conn)?
         .into_iter()
         .map(|(nomination_id, member_company_id, submitted_at, votes, frozen, status)| scoring::Entry {
             nomination_id,
@@ -778,7 +768,7 @@ pub fn close(conn: &mut DbConn, actor: i64, id: i64, allow_missing_reviews: bool
         let now = db::now();
         diesel::update(rounds::table.find(id))
             .set((
-                rounds::status.eq(RoundStatus::Closed.as_str()),
+                rounds::status.eq(RoundStatus::Closed),
                 rounds::algorithm_version.eq(scoring::ALGORITHM_VERSION),
                 rounds::result_hash.eq(&hash),
                 rounds::allowed_missing_reviews.eq(short > 0),

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDateTime;
+use crate::domain::time::Timestamp;
 use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
@@ -10,15 +10,12 @@ use serde_json::json;
 use crate::auth;
 use crate::db::schema::{branches, users};
 use crate::db::{self, DbConn};
-use crate::domain::account::{self as rules, AccountRefusal, Failures};
+use crate::domain::account::{self as rules, AccountRefusal, Failures, UserStatus};
 use crate::domain::import::{self as import_rules, EmployeeRow, Existing, Rejection, RowPlan};
 use crate::domain::roles::{Role, Roles};
 use crate::store::{
     audit, contains_pattern, MustExist, Page, PageRequest, Refusal, Resource, StoreError, StoreResult,
 };
-
-pub const ACTIVE: &str = "active";
-pub const DISABLED: &str = "disabled";
 
 /// No Debug: it holds the password hash.
 #[derive(Clone, Queryable, Selectable)]
@@ -28,12 +25,12 @@ struct UserRow {
     employee_no: String,
     name: String,
     branch_id: Option<i64>,
-    roles: String,
-    status: String,
+    roles: Roles,
+    status: UserStatus,
     password_hash: Option<String>,
     token_version: i32,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    created_at: Timestamp,
+    updated_at: Timestamp,
 }
 
 /// An account as the API shows it (never with its hashes).
@@ -45,16 +42,11 @@ pub struct User {
     pub branch_id: Option<i64>,
     pub member_company_id: Option<i64>,
     pub roles: Vec<Role>,
-    /// `active` or `disabled`.
-    pub status: String,
+    pub status: UserStatus,
     /// Whether the account has set its password.
     pub activated: bool,
-    #[serde(with = "crate::utc")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: NaiveDateTime,
-    #[serde(with = "crate::utc")]
-    #[schema(value_type = String, format = DateTime)]
-    pub updated_at: NaiveDateTime,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
     #[serde(skip)]
     pub token_version: i32,
 }
@@ -65,18 +57,17 @@ impl User {
     }
 
     pub fn is_active(&self) -> bool {
-        self.status == ACTIVE
+        self.status == UserStatus::Active
     }
 
     fn from_row(row: UserRow, member_company_id: Option<i64>) -> User {
-        let roles = Roles::parse(&row.roles).unwrap_or_default();
         User {
             id: row.id,
             employee_no: row.employee_no,
             name: row.name,
             branch_id: row.branch_id,
             member_company_id,
-            roles: roles.as_slice().to_vec(),
+            roles: row.roles.as_slice().to_vec(),
             status: row.status,
             activated: row.password_hash.is_some(),
             created_at: row.created_at,
@@ -176,26 +167,26 @@ struct UserInsert {
     employee_no: String,
     name: String,
     branch_id: Option<i64>,
-    roles: String,
-    status: &'static str,
+    roles: Roles,
+    status: UserStatus,
     password_hash: Option<String>,
     activation_code_hash: Option<String>,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    created_at: Timestamp,
+    updated_at: Timestamp,
 }
 
 fn insert_values(
     user: &NewUser,
     code_hash: Option<String>,
     password_hash: Option<String>,
-    now: NaiveDateTime,
+    now: Timestamp,
 ) -> UserInsert {
     UserInsert {
         employee_no: user.employee_no.clone(),
         name: user.name.clone(),
         branch_id: user.branch_id,
-        roles: user.roles.to_string(),
-        status: ACTIVE,
+        roles: user.roles.clone(),
+        status: UserStatus::Active,
         password_hash,
         activation_code_hash: code_hash,
         created_at: now,
@@ -226,7 +217,7 @@ pub fn create(conn: &mut DbConn, actor: i64, user: NewUser) -> StoreResult<(User
             Some(actor),
             "user.create",
             &format!("user:{id}"),
-            json!({"employee_no": user.employee_no, "name": user.name, "branch_id": user.branch_id, "roles": user.roles.to_string()}),
+            json!({"employee_no": user.employee_no, "name": user.name, "branch_id": user.branch_id, "roles": user.roles.as_str()}),
         )?;
         get(conn, id)
     })?;
@@ -239,8 +230,8 @@ pub struct UserChanges {
     pub name: Option<String>,
     #[diesel(treat_none_as_null = false)]
     pub branch_id: Option<Option<i64>>,
-    pub roles: Option<String>,
-    pub status: Option<String>,
+    pub roles: Option<Roles>,
+    pub status: Option<UserStatus>,
 }
 
 pub fn update(conn: &mut DbConn, actor: i64, id: i64, changes: UserChanges) -> StoreResult<User> {
@@ -259,13 +250,13 @@ pub fn update(conn: &mut DbConn, actor: i64, id: i64, changes: UserChanges) -> S
         rules::check_self_change(
             actor == id,
             current.roles().has(Role::Admin),
-            changes.status.as_deref() == Some(DISABLED),
-            changes.roles.as_ref().is_none_or(|r| r.contains("admin")),
+            changes.status == Some(UserStatus::Disabled),
+            changes.roles.as_ref().is_none_or(|r| r.has(Role::Admin)),
         )?;
         diesel::update(users::table.find(id))
             .set((&changes, users::updated_at.eq(db::now())))
             .execute(conn)?;
-        if changes.status.as_deref() == Some(ACTIVE) {
+        if changes.status == Some(UserStatus::Active) {
             // Re-enabling an account also lifts a sign-in lock.
             clear_failures(conn, id)?;
         }
@@ -306,13 +297,13 @@ pub fn reset_activation(conn: &mut DbConn, actor: i64, id: i64) -> StoreResult<(
 pub struct Credentials {
     pub id: i64,
     pub employee_no: String,
-    pub status: String,
+    pub status: UserStatus,
     pub password_hash: Option<String>,
     pub activation_code_hash: Option<String>,
     pub token_version: i32,
     pub failed_logins: i32,
-    pub failed_window_started_at: Option<NaiveDateTime>,
-    pub locked_until: Option<NaiveDateTime>,
+    pub failed_window_started_at: Option<Timestamp>,
+    pub locked_until: Option<Timestamp>,
 }
 
 impl Credentials {
@@ -349,7 +340,7 @@ pub fn credentials_by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<Crede
 
 /// Counts one failed attempt. A conditional update on the count read, retried
 /// on a lost race, so parallel failures are all counted on both backends.
-pub fn record_failure(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<Failures> {
+pub fn record_failure(conn: &mut DbConn, id: i64, now: Timestamp) -> QueryResult<Failures> {
     loop {
         let Some(current) = credentials_by_id(conn, id)? else {
             return Ok(Failures { count: 0, window_started_at: None, locked_until: None });
@@ -373,8 +364,8 @@ pub fn clear_failures(conn: &mut DbConn, id: i64) -> QueryResult<()> {
     diesel::update(users::table.find(id))
         .set((
             users::failed_logins.eq(0),
-            users::failed_window_started_at.eq(None::<NaiveDateTime>),
-            users::locked_until.eq(None::<NaiveDateTime>),
+            users::failed_window_started_at.eq(None::<Timestamp>),
+            users::locked_until.eq(None::<Timestamp>),
         ))
         .execute(conn)?;
     Ok(())
@@ -388,15 +379,15 @@ pub fn activate(conn: &mut DbConn, id: i64, code_hash: &str, password_hash: &str
             users::table
                 .find(id)
                 .filter(users::activation_code_hash.eq(code_hash))
-                .filter(users::status.eq(ACTIVE)),
+                .filter(users::status.eq(UserStatus::Active)),
         )
         .set((
             users::password_hash.eq(password_hash),
             users::activation_code_hash.eq(None::<String>),
             users::token_version.eq(users::token_version + 1),
             users::failed_logins.eq(0),
-            users::failed_window_started_at.eq(None::<NaiveDateTime>),
-            users::locked_until.eq(None::<NaiveDateTime>),
+            users::failed_window_started_at.eq(None::<Timestamp>),
+            users::locked_until.eq(None::<Timestamp>),
             users::updated_at.eq(db::now()),
         ))
         .execute(conn)?;
@@ -443,8 +434,8 @@ pub fn upsert_admin(
                 diesel::update(users::table.find(account.id))
                     .set((
                         users::name.eq(name),
-                        users::roles.eq(roles.to_string()),
-                        users::status.eq(ACTIVE),
+                        users::roles.eq(roles),
+                        users::status.eq(UserStatus::Active),
                         users::password_hash.eq(password_hash),
                         users::activation_code_hash.eq(None::<String>),
                         users::token_version.eq(users::token_version + 1),

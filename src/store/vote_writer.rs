@@ -15,6 +15,7 @@ use diesel::connection::SimpleConnection;
 use tokio::sync::oneshot;
 
 use crate::db::{self, Backend, DatabaseUrl, DbConn};
+use crate::domain::time::Timestamp;
 use crate::store::votes::{self, Cast, Receipt};
 use crate::store::{StoreError, StoreResult, Unavailable};
 
@@ -192,7 +193,7 @@ fn got_in_the_way(e: &diesel::result::Error) -> bool {
 fn write_tx(
     conn: &mut DbConn,
     run: &[&Command],
-    now: chrono::NaiveDateTime,
+    now: Timestamp,
 ) -> Result<Vec<Answer>, diesel::result::Error> {
     let written = db::write_tx(conn, |conn| match run {
         [Command::Withdraw { round_id, voter_id, nomination_id }] => {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDateTime;
+use crate::domain::time::Timestamp;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -44,34 +44,27 @@ pub struct Receipt {
 #[derive(Queryable, Selectable, Deserialize)]
 #[diesel(table_name = rounds)]
 struct RoundRow {
-    kind: String,
-    status: String,
-    #[serde(with = "chrono::naive::serde::ts_microseconds_option")]
-    opens_at: Option<NaiveDateTime>,
-    #[serde(with = "chrono::naive::serde::ts_microseconds_option")]
-    closes_at: Option<NaiveDateTime>,
+    kind: RoundKind,
+    status: RoundStatus,
+    #[serde(deserialize_with = "crate::domain::time::micros_option")]
+    opens_at: Option<Timestamp>,
+    #[serde(deserialize_with = "crate::domain::time::micros_option")]
+    closes_at: Option<Timestamp>,
     allow_vote_withdrawal: bool,
     votes_per_voter: i32,
 }
 
 impl RoundRow {
-    /// The round as voting sees it, and its votes per voter; a kind or status
-    /// this version does not know is an error, never a guess.
-    fn voting(&self, round_id: i64) -> QueryResult<(VotingRound, i32)> {
-        let unknown = |column: &str, value: &str| {
-            let why = format!(
-                "rounds row {round_id} holds {value:?} in {column}, which this version does not know"
-            );
-            diesel::result::Error::DeserializationError(why.into())
-        };
+    /// The round as voting sees it, and its votes per voter.
+    fn voting(&self) -> (VotingRound, i32) {
         let round = VotingRound {
-            kind: RoundKind::parse(&self.kind).ok_or_else(|| unknown("kind", &self.kind))?,
-            status: RoundStatus::parse(&self.status).ok_or_else(|| unknown("status", &self.status))?,
+            kind: self.kind,
+            status: self.status,
             opens_at: self.opens_at,
             closes_at: self.closes_at,
             allow_withdrawal: self.allow_vote_withdrawal,
         };
-        Ok((round, self.votes_per_voter))
+        (round, self.votes_per_voter)
     }
 }
 
@@ -79,7 +72,7 @@ impl RoundRow {
 fn voting_round(conn: &mut DbConn, round_id: i64) -> QueryResult<Option<(VotingRound, i32)>> {
     let row: Option<RoundRow> =
         rounds::table.find(round_id).select(RoundRow::as_select()).first(conn).optional()?;
-    row.map(|row| row.voting(round_id)).transpose()
+    Ok(row.map(|row| row.voting()))
 }
 
 #[derive(Insertable)]
@@ -92,7 +85,7 @@ struct NewVote<'a> {
     voter_branch_id: Option<i64>,
     ip: &'a str,
     minute: i64,
-    created_at: NaiveDateTime,
+    created_at: Timestamp,
 }
 
 /// Votes a batch takes from one voter's ballot (PostgreSQL): `used` is added to the row's
@@ -112,7 +105,7 @@ struct NewKey<'a> {
     round_id: i64,
     nomination_id: i64,
     receipt: &'a str,
-    created_at: NaiveDateTime,
+    created_at: Timestamp,
 }
 
 /// Records a batch of votes, inside a write transaction the caller opens and
@@ -130,7 +123,7 @@ struct NewKey<'a> {
 pub fn cast_batch(
     conn: &mut DbConn,
     casts: &[&Cast],
-    now: NaiveDateTime,
+    now: Timestamp,
 ) -> QueryResult<Vec<Result<Receipt, VoteRefusal>>> {
     let mut standing = read_standing(conn, casts)?;
     let answers: Vec<Result<Receipt, VoteRefusal>> = casts
@@ -186,11 +179,7 @@ struct Found {
 impl Found {
     fn into_standing(self) -> QueryResult<rules::Standing> {
         let mut standing = rules::Standing {
-            rounds: self
-                .rounds
-                .into_iter()
-                .map(|(id, row)| Ok((id, row.voting(id)?)))
-                .collect::<QueryResult<_>>()?,
+            rounds: self.rounds.into_iter().map(|(id, row)| (id, row.voting())).collect(),
             ..Default::default()
         };
         standing.entries = self
@@ -401,7 +390,7 @@ fn record(
     conn: &mut DbConn,
     new: &[(&Cast, &str)],
     standing: &rules::Standing,
-    now: NaiveDateTime,
+    now: Timestamp,
 ) -> QueryResult<()> {
     if new.is_empty() {
         return Ok(());
@@ -551,7 +540,7 @@ pub fn withdraw(
     round_id: i64,
     voter_id: i64,
     nomination_id: i64,
-    now: NaiveDateTime,
+    now: Timestamp,
 ) -> StoreResult<()> {
     // As a vote does: a close waits for this, and this sees a close.
     db::lock_resource(conn, db::LockSpace::RoundVotes, round_id, true)?;
@@ -586,9 +575,7 @@ pub fn withdraw(
 pub struct MyVote {
     pub nomination_id: i64,
     pub receipt: String,
-    #[serde(with = "crate::utc")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: NaiveDateTime,
+    pub created_at: Timestamp,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -648,7 +635,7 @@ pub fn candidates(conn: &mut DbConn, round_id: i64) -> StoreResult<Vec<Listed>> 
         .inner_join(users::table.on(users::id.eq(nominations::nominee_id)))
         .inner_join(branches::table.on(branches::id.eq(entries::branch_id)))
         .filter(entries::round_id.eq(round_id))
-        .filter(nominations::status.eq(NominationStatus::Submitted.as_str()))
+        .filter(nominations::status.eq(NominationStatus::Submitted))
         .order(entries::nomination_id)
         .select((
             entries::nomination_id,
@@ -683,7 +670,7 @@ pub fn ballot(
         .filter(votes::voter_id.eq(voter_id))
         .order(votes::created_at)
         .select((votes::nomination_id, votes::receipt, votes::created_at))
-        .load::<(i64, String, NaiveDateTime)>(conn)?
+        .load::<(i64, String, Timestamp)>(conn)?
         .into_iter()
         .map(|(nomination_id, receipt, created_at)| MyVote { nomination_id, receipt, created_at })
         .collect();
@@ -786,9 +773,7 @@ pub struct Burst {
     /// The source: an IP address, or a branch id as text.
     pub source: String,
     /// The minute, as an RFC 3339 time.
-    #[serde(with = "crate::utc")]
-    #[schema(value_type = String, format = DateTime)]
-    pub minute: NaiveDateTime,
+    pub minute: Timestamp,
     pub votes: i64,
 }
 
@@ -805,8 +790,7 @@ pub struct Anomalies {
 /// of the round's standing votes, busiest first (at most 500 of each).
 pub fn anomalies(conn: &mut DbConn, round_id: i64, threshold: i64) -> StoreResult<Anomalies> {
     rounds::table.find(round_id).select(rounds::id).first::<i64>(conn).optional()?.found(Resource::Round)?;
-    let minute =
-        |m: i64| chrono::DateTime::from_timestamp(m * 60, 0).map(|t| t.naive_utc()).unwrap_or_default();
+    let minute = |m: i64| Timestamp::from_micros(m * 60_000_000).unwrap_or_default();
     let count = diesel::dsl::count_star();
     let by_ip = votes::table
         .filter(votes::round_id.eq(round_id))

@@ -8,7 +8,8 @@ on_both!(
     openapi_describes_every_route,
     errors_are_problems,
     security_headers_on_every_answer,
-    head_is_get_without_the_body
+    head_is_get_without_the_body,
+    an_unknown_stored_word_is_an_error_not_a_default
 );
 
 async fn probes_answer(app: TestApp) {
@@ -196,4 +197,38 @@ async fn head_is_get_without_the_body(app: TestApp) {
         (res.status, &res.headers["allow"]),
         (StatusCode::METHOD_NOT_ALLOWED, &"POST".parse().unwrap())
     );
+}
+
+/// A status this version never writes (a newer version's word after the
+/// binary was rolled back past the migration that allowed it) must not read
+/// as some default: a campaign quietly "draft" again would be editable. The
+/// answer is a plain 500; the log names the column and the value.
+async fn an_unknown_stored_word_is_an_error_not_a_default(app: TestApp) {
+    use awards::db::{schema::campaigns, DbConn};
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+    let campaign = app
+        .create_campaign(serde_json::json!({
+            "name": "2026", "nomination_opens_at": crate::helpers::rfc3339(-60),
+            "nomination_closes_at": crate::helpers::rfc3339(60), "nominations_per_branch": 2, "winners_target": 1,
+        }))
+        .await
+        .created()
+        .id();
+    let mut conn = app.connect();
+    match &mut conn {
+        DbConn::Pg(pg) => pg.batch_execute("ALTER TABLE campaigns DROP CONSTRAINT campaigns_status_check"),
+        DbConn::Sqlite(sqlite) => sqlite.batch_execute("PRAGMA ignore_check_constraints = ON"),
+    }
+    .unwrap();
+    diesel::update(campaigns::table.find(campaign))
+        .set(campaigns::status.eq("archived"))
+        .execute(&mut conn)
+        .unwrap();
+    for path in [format!("/api/v1/campaigns/{campaign}"), "/api/v1/campaigns".into()] {
+        // A 5xx is what this test wants: `unchecked` lets it through.
+        let res = app.call(Method::GET, &path).token(app.admin()).unchecked().send().await;
+        assert_eq!(res.status, StatusCode::INTERNAL_SERVER_ERROR, "{path}: {:?}", res.body);
+        assert!(!res.text().contains("archived"), "no stored text reaches the client: {}", res.text());
+    }
 }
