@@ -19,6 +19,10 @@
 //! | AWARDS_CSV_LIMIT           | 33554432             | largest CSV upload, bytes |
 //! | AWARDS_LOG                 | info                 | tracing filter (e.g. `awards=debug,info`) |
 //! | AWARDS_LOG_FORMAT          | text                 | `text` or `json` |
+//! | AWARDS_TIMEZONE            | Asia/Shanghai        | the zone the console shows times in |
+//! | AWARDS_CONSOLE_SECURE_COOKIE | false              | mark console cookies `Secure` (behind HTTPS) |
+//! | AWARDS_CONSOLE_IDLE_MINUTES | 30                  | a console session ends after this long idle |
+//! | AWARDS_CONSOLE_SESSION_HOURS | 12                 | and this long after sign-in, whatever happens |
 
 use std::fmt;
 
@@ -137,6 +141,32 @@ pub struct Settings {
     /// Largest CSV upload in bytes.
     #[arg(long, env = "AWARDS_CSV_LIMIT", default_value_t = 32 * 1024 * 1024)]
     pub csv_limit: usize,
+
+    #[command(flatten)]
+    pub console: ConsoleSettings,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConsoleSettings {
+    /// The time zone pages show times in (an IANA name).
+    #[arg(long, env = "AWARDS_TIMEZONE", default_value = "Asia/Shanghai", value_parser = parse_zone)]
+    pub timezone: chrono_tz::Tz,
+
+    /// Mark the console's cookies `Secure` (set it when served over HTTPS).
+    #[arg(long, env = "AWARDS_CONSOLE_SECURE_COOKIE")]
+    pub console_secure_cookie: bool,
+
+    /// Minutes without a request after which a console session ends.
+    #[arg(long, env = "AWARDS_CONSOLE_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=24 * 60))]
+    pub console_idle_minutes: u64,
+
+    /// Hours after sign-in after which a console session ends, whatever happens.
+    #[arg(long, env = "AWARDS_CONSOLE_SESSION_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=7 * 24))]
+    pub console_session_hours: u64,
+}
+
+fn parse_zone(name: &str) -> Result<chrono_tz::Tz, String> {
+    name.parse().map_err(|_| format!("{name:?} is not an IANA time zone (e.g. Asia/Shanghai)"))
 }
 
 impl fmt::Debug for Settings {
@@ -176,6 +206,14 @@ impl Settings {
                 anyhow::bail!("AWARDS_JWT_PREVIOUS_SECRET must be at least 32 bytes long")
             }
             previous => Ok(previous.as_ref()),
+        }
+    }
+
+    pub fn console_lifetimes(&self) -> crate::console::session::Lifetimes {
+        use std::time::Duration;
+        crate::console::session::Lifetimes {
+            idle: Duration::from_secs(self.console.console_idle_minutes * 60),
+            absolute: Duration::from_secs(self.console.console_session_hours * 3600),
         }
     }
 

@@ -26,6 +26,9 @@ pub struct Tokens {
     decoding: Vec<DecodingKey>,
     validation: Validation,
     pub ttl_secs: u64,
+    /// Key material for the console's session cookies, derived from the signing
+    /// key (so there is one secret to keep): SHA-512 of a label and the key.
+    session_master: [u8; 64],
 }
 
 impl Tokens {
@@ -39,7 +42,16 @@ impl Tokens {
             decoding: vec![DecodingKey::from_secret(key)],
             validation,
             ttl_secs,
+            session_master: {
+                use sha2::{Digest, Sha512};
+                Sha512::new().chain_update(b"awards console session v1\0").chain_update(key).finalize().into()
+            },
         }
+    }
+
+    /// The master key of the console's session cookies.
+    pub fn session_master(&self) -> &[u8; 64] {
+        &self.session_master
     }
 
     pub fn issue(&self, user_id: i64, roles: Vec<Role>, branch: Option<i64>, token_version: i32) -> String {

@@ -35,6 +35,7 @@ diesel::table! {
         locked_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        lang -> Nullable<Text>,
     }
 }
 

@@ -3,6 +3,46 @@
 use super::access::Actor;
 use super::campaign::{CampaignStatus, NominationStatus};
 
+/// The longest title, summary and story, in characters.
+pub const TITLE_MAX: u64 = 60;
+pub const SUMMARY_MAX: u64 = 300;
+pub const STORY_MAX: u64 = 5000;
+
+/// What is wrong with one text of a nomination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextProblem {
+    Blank,
+    TooLong {
+        max: u64,
+    },
+    /// A control character: in a title or summary any, in a story any but
+    /// line breaks and tabs.
+    ControlCharacter,
+}
+
+/// A title or a summary: one line of at most `max` characters.
+pub fn check_line(text: &str, max: u64) -> Result<(), TextProblem> {
+    check_text(text, max, &[])
+}
+
+/// A case story: lines, at most [`STORY_MAX`] characters.
+pub fn check_story(text: &str) -> Result<(), TextProblem> {
+    check_text(text, STORY_MAX, &['\n', '\r', '\t'])
+}
+
+fn check_text(text: &str, max: u64, allowed: &[char]) -> Result<(), TextProblem> {
+    if text.trim().is_empty() {
+        return Err(TextProblem::Blank);
+    }
+    if text.chars().count() as u64 > max {
+        return Err(TextProblem::TooLong { max });
+    }
+    if text.chars().any(|c| c.is_control() && !allowed.contains(&c)) {
+        return Err(TextProblem::ControlCharacter);
+    }
+    Ok(())
+}
+
 /// What a manager (or admin) tried to do to a nomination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NominationAction {
@@ -104,6 +144,20 @@ pub fn check_rule_out(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn texts_are_counted_in_characters_and_kept_printable() {
+        assert_eq!(check_line("最美消保人", 5), Ok(()));
+        assert_eq!(check_line("最美消保人!", 5), Err(TextProblem::TooLong { max: 5 }));
+        assert_eq!(check_line("  ", TITLE_MAX), Err(TextProblem::Blank));
+        assert_eq!(check_line("a\nb", TITLE_MAX), Err(TextProblem::ControlCharacter));
+        assert_eq!(check_story("第一段\n\n第二段\t"), Ok(()));
+        assert_eq!(check_story("bell\u{7}"), Err(TextProblem::ControlCharacter));
+        assert_eq!(
+            check_story(&"字".repeat(STORY_MAX as usize + 1)),
+            Err(TextProblem::TooLong { max: STORY_MAX })
+        );
+    }
     use crate::domain::roles::{Role, Roles};
 
     fn actor(roles: &[Role], branch: Option<i64>) -> Actor {

@@ -99,16 +99,25 @@ pub async fn login(
     state: web::Data<AppState>,
     body: ValidJson<LoginRequest>,
 ) -> AppResult<web::Json<TokenResponse>> {
-    let employee_no = body.employee_no.trim().to_owned();
+    let body = body.0;
+    let user = sign_in(&state, &body.employee_no, body.password).await?;
+    Ok(web::Json(issue(&state, user)))
+}
+
+/// Checks an employee number and password as every sign-in does (the API's
+/// and the console's): a locked account is refused before any hash, a wrong
+/// password counts towards the lock, a right one clears it.
+pub async fn sign_in(state: &AppState, employee_no: &str, password: String) -> AppResult<User> {
+    let employee_no = employee_no.trim().to_owned();
     let record = state.db.run(move |conn| users::sign_in_record(conn, &employee_no)).await?;
     refuse_if_locked(record.as_ref().map(|(account, _)| account))?;
     let hash = record.as_ref().and_then(|(account, _)| account.password_hash.clone());
-    let matches = state.hasher.verify(SecretString::from(body.0.password), hash).await?;
+    let matches = state.hasher.verify(SecretString::from(password), hash).await?;
     let Some((account, user)) = record else {
         return Err(invalid_credentials());
     };
     if !matches {
-        record_failure(&state, account.id).await?;
+        record_failure(state, account.id).await?;
         return Err(invalid_credentials());
     }
     if account.status != UserStatus::Active {
@@ -122,9 +131,9 @@ pub async fn login(
         let id = account.id;
         state.db.run(move |conn| users::clear_failures(conn, id)).await?;
     }
-    // The token is issued from the database's view; the node's cache must agree.
+    // Signed in from the database's view; the node's cache must agree.
     state.accounts.put(user.clone());
-    Ok(web::Json(issue(&state, user)))
+    Ok(user)
 }
 
 /// Set the first password with the one-time activation code; signs in.
@@ -144,30 +153,36 @@ pub async fn activate(
     body: ValidJson<ActivateRequest>,
 ) -> AppResult<web::Json<TokenResponse>> {
     let body = body.0;
-    check_password(&body.new_password, &body.employee_no)
-        .map_err(|m| AppError::invalid_field("new_password", m))?;
-    let account = credentials(&state, &body.employee_no).await?;
+    let user = activate_account(&state, &body.employee_no, &body.activation_code, body.new_password).await?;
+    Ok(web::Json(issue(&state, user)))
+}
+
+/// Sets the first password with the one-time code (the API's and the console's way).
+pub async fn activate_account(
+    state: &AppState,
+    employee_no: &str,
+    activation_code: &str,
+    new_password: String,
+) -> AppResult<User> {
+    check_password(&new_password, employee_no).map_err(|m| AppError::invalid_field("new_password", m))?;
+    let account = credentials(state, employee_no).await?;
     refuse_if_locked(account.as_ref())?;
-    let offered = hash_activation_code(&body.activation_code);
+    let offered = hash_activation_code(activation_code);
+    let wrong_code =
+        || AppError::unauthorized("the employee number or activation code is wrong, or the code was used");
     let account = match account {
         Some(a) if a.activation_code_hash.as_deref().is_some_and(|stored| same_hash(stored, &offered)) => a,
         Some(a) => {
-            record_failure(&state, a.id).await?;
-            return Err(AppError::unauthorized(
-                "the employee number or activation code is wrong, or the code was used",
-            ));
+            record_failure(state, a.id).await?;
+            return Err(wrong_code());
         }
-        None => {
-            return Err(AppError::unauthorized(
-                "the employee number or activation code is wrong, or the code was used",
-            ))
-        }
+        None => return Err(wrong_code()),
     };
-    let password_hash = state.hasher.hash(SecretString::from(body.new_password)).await?;
+    let password_hash = state.hasher.hash(SecretString::from(new_password)).await?;
     let id = account.id;
     let user = state.db.run(move |conn| users::activate(conn, id, &offered, &password_hash)).await?;
     state.accounts.forget(id);
-    Ok(web::Json(issue(&state, user)))
+    Ok(user)
 }
 
 /// Change your password. Every token issued before stops working; the answer

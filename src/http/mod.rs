@@ -78,7 +78,7 @@ pub fn app(
     let (app, mut openapi) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .app_data(state)
+        .app_data(state.clone())
         .app_data(
             web::PathConfig::default()
                 .error_handler(|e, _| AppError::bad_request(format!("bad path: {e}")).into()),
@@ -155,7 +155,9 @@ pub fn app(
     // The error answers every operation shares, declared once (see openapi.rs).
     openapi::add_problem_responses(&mut openapi);
     let routes = web::Data::new(Routes::of(&openapi));
+    let console = crate::console::routes(&state.settings, state.tokens.session_master());
     app.app_data(routes)
+        .service(console)
         .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", openapi))
         .service(web::redirect("/docs", "/docs/"))
         // Answered by the metrics middleware; the route only keeps it out of the 404 log.
@@ -251,7 +253,8 @@ fn problem_body<B: MessageBody + 'static>(
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    if is_problem {
+    // The console answers its own errors with pages.
+    if is_problem || res.request().path().starts_with("/console") {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

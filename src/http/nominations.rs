@@ -8,6 +8,7 @@ use validator::{Validate, ValidationError};
 use super::extract::{etag, if_match, Admin, AuthUser, ValidJson};
 use super::AppState;
 use crate::domain::campaign::{check_link, NominationStatus, MAX_LINKS};
+use crate::domain::nomination::{STORY_MAX, SUMMARY_MAX, TITLE_MAX};
 use crate::http::errors::{AppError, AppResult, Problem};
 use crate::store::nominations::{self, Nomination, NominationSort, OwnNomination, TextPatch};
 
@@ -49,13 +50,13 @@ fn text_with(text: &str, allowed: &[char]) -> Result<(), ValidationError> {
 pub struct NewNomination {
     pub nominee_id: i64,
     /// At most 60 characters.
-    #[validate(length(min = 1, max = 60), custom(function = "line_text"))]
+    #[validate(length(min = 1, max = TITLE_MAX), custom(function = "line_text"))]
     pub title: String,
     /// At most 300 characters.
-    #[validate(length(min = 1, max = 300), custom(function = "line_text"))]
+    #[validate(length(min = 1, max = SUMMARY_MAX), custom(function = "line_text"))]
     pub summary: String,
     /// The case story, at most 5,000 characters.
-    #[validate(length(min = 1, max = 5000), custom(function = "story_text"))]
+    #[validate(length(min = 1, max = STORY_MAX), custom(function = "story_text"))]
     pub story: String,
     /// Up to 5 http(s) links.
     #[serde(default)]
@@ -66,11 +67,11 @@ pub struct NewNomination {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NominationPatch {
-    #[validate(length(min = 1, max = 60), custom(function = "line_text"))]
+    #[validate(length(min = 1, max = TITLE_MAX), custom(function = "line_text"))]
     pub title: Option<String>,
-    #[validate(length(min = 1, max = 300), custom(function = "line_text"))]
+    #[validate(length(min = 1, max = SUMMARY_MAX), custom(function = "line_text"))]
     pub summary: Option<String>,
-    #[validate(length(min = 1, max = 5000), custom(function = "story_text"))]
+    #[validate(length(min = 1, max = STORY_MAX), custom(function = "story_text"))]
     pub story: Option<String>,
     #[validate(custom(function = "validate_links"))]
     pub links: Option<Vec<String>>,

@@ -1,11 +1,13 @@
 //! Persistence: diesel queries and transactions, one module per aggregate.
 //! Functions take `&mut DbConn` and run on both backends.
 
+pub mod assignments;
 pub mod audit;
 pub mod campaigns;
 pub mod constraints;
 pub mod nominations;
 pub mod org;
+pub mod preferences;
 pub mod reviews;
 pub mod rounds;
 pub mod users;

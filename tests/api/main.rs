@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod authz;
 mod cli;
+mod console;
 mod crash;
 mod demo;
 mod import;

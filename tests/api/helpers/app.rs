@@ -42,6 +42,12 @@ pub fn settings(url: &str) -> Settings {
         auth_cache_ttl: 30,
         json_limit: 64 * 1024,
         csv_limit: 32 * 1024 * 1024,
+        console: awards::config::ConsoleSettings {
+            timezone: chrono_tz::Asia::Shanghai,
+            console_secure_cookie: false,
+            console_idle_minutes: 30,
+            console_session_hours: 12,
+        },
     }
 }
 

@@ -1,0 +1,253 @@
+//! A reviewer's pages: the queue of a round with progress, and one entry's
+//! dossier beside the rubric (criteria by name), with save-and-next.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::console::refusals;
+use crate::console::session::Signed;
+use crate::console::view::{page, see_other, Failure, PageError, Words};
+use crate::domain::roles::Role;
+use crate::domain::round::RoundStatus;
+use crate::http::errors::AppError;
+use crate::http::AppState;
+use crate::i18n::Lang;
+use crate::store::reviews::{self, Assignment, MyAssignments};
+use crate::store::rounds::{self, Criterion, Round};
+use crate::store::{PageRequest, StoreResult};
+
+fn words(lang: Lang) -> Words {
+    Words { lang, zone: crate::console::zone() }
+}
+
+const WHOLE_QUEUE: PageRequest = PageRequest { page: 1, per_page: PageRequest::MAX_PER_PAGE };
+
+/// The round and the reviewer's whole queue in it.
+async fn queue_of(
+    state: &AppState,
+    signed: &Signed,
+    round_id: i64,
+) -> Result<(Round, MyAssignments), PageError> {
+    let lang = signed.lang;
+    signed.require(Role::Reviewer)?;
+    let reviewer = signed.user.id;
+    let found: StoreResult<_> = state
+        .db
+        .run(move |conn| {
+            Ok::<_, AppError>(
+                rounds::get(conn, round_id)
+                    .and_then(|round| Ok((round, reviews::mine(conn, round_id, reviewer, WHOLE_QUEUE)?))),
+            )
+        })
+        .await
+        .map_err(|e| PageError::new(lang, e))?;
+    let (round, queue) = found.map_err(|e| PageError::new(lang, AppError::from(e)))?;
+    // A round with nothing for this reviewer is not theirs to see.
+    if queue.total == 0 {
+        return Err(PageError::new(lang, Failure::NotFound));
+    }
+    Ok((round, queue))
+}
+
+#[derive(Template)]
+#[template(path = "queue.html", config = "src/console/askama.toml")]
+struct QueuePage {
+    w: Words,
+    csrf: String,
+    round: Round,
+    queue: MyAssignments,
+    next: Option<i64>,
+}
+
+pub async fn queue(
+    state: web::Data<AppState>,
+    signed: Signed,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, PageError> {
+    let (round, queue) = queue_of(&state, &signed, id.into_inner()).await?;
+    let next = next_unscored(&queue, None);
+    Ok(page(
+        StatusCode::OK,
+        &QueuePage { w: words(signed.lang), csrf: signed.csrf.clone(), round, queue, next },
+    ))
+}
+
+/// The first entry not yet scored after `after` (wrapping round), if any.
+fn next_unscored(queue: &MyAssignments, after: Option<i64>) -> Option<i64> {
+    let open = queue.items.iter().filter(|a| !a.reviewed && Some(a.nomination_id) != after);
+    let mut later = open.clone().filter(|a| after.is_none_or(|at| a.nomination_id > at));
+    later.next().or_else(|| open.clone().next()).map(|a| a.nomination_id)
+}
+
+/// One criterion's line in the rubric: what it is and what was entered.
+pub struct Line {
+    pub criterion: Criterion,
+    pub value: String,
+    pub problem: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "review.html", config = "src/console/askama.toml")]
+struct ReviewPage {
+    w: Words,
+    csrf: String,
+    round: Round,
+    entry: Assignment,
+    lines: Vec<Line>,
+    comment: String,
+    done: i64,
+    total: i64,
+    open: bool,
+    saved: bool,
+    problem: Option<String>,
+    notice: Option<String>,
+}
+
+impl ReviewPage {
+    fn draft_key(&self) -> String {
+        format!("review-{}-{}", self.round.id, self.entry.nomination_id)
+    }
+}
+
+fn score_text(score: f64) -> String {
+    if score.fract() == 0.0 {
+        format!("{score:.0}")
+    } else {
+        score.to_string()
+    }
+}
+
+fn review_page(signed: &Signed, round: Round, queue: &MyAssignments, entry: Assignment) -> ReviewPage {
+    let lines = round
+        .criteria
+        .iter()
+        .map(|c| Line {
+            criterion: c.clone(),
+            value: entry
+                .my_scores
+                .as_ref()
+                .and_then(|s| s.get(&c.id))
+                .map(|s| score_text(*s))
+                .unwrap_or_default(),
+            problem: None,
+        })
+        .collect();
+    ReviewPage {
+        w: words(signed.lang),
+        csrf: signed.csrf.clone(),
+        open: round.status == RoundStatus::Open,
+        comment: entry.my_comment.clone().unwrap_or_default(),
+        round,
+        entry,
+        lines,
+        done: queue.done,
+        total: queue.total,
+        saved: false,
+        problem: None,
+        notice: None,
+    }
+}
+
+fn entry_of(signed: &Signed, queue: &MyAssignments, nomination_id: i64) -> Result<Assignment, PageError> {
+    queue
+        .items
+        .iter()
+        .find(|a| a.nomination_id == nomination_id)
+        .cloned()
+        .ok_or_else(|| PageError::new(signed.lang, Failure::NotFound))
+}
+
+#[derive(Deserialize)]
+pub struct SavedQuery {
+    saved: Option<String>,
+}
+
+pub async fn entry(
+    state: web::Data<AppState>,
+    signed: Signed,
+    path: web::Path<(i64, i64)>,
+    query: web::Query<SavedQuery>,
+) -> Result<HttpResponse, PageError> {
+    let (round_id, nomination_id) = path.into_inner();
+    let (round, queue) = queue_of(&state, &signed, round_id).await?;
+    let entry = entry_of(&signed, &queue, nomination_id)?;
+    let mut review = review_page(&signed, round, &queue, entry);
+    if query.saved.is_some() {
+        review.saved = true;
+        review.notice = Some(signed.lang.t("review-saved"));
+    }
+    Ok(page(StatusCode::OK, &review))
+}
+
+/// `score-{criterion id}` per criterion, `comment`, `csrf` and `action`
+/// (`save`, or `next` for save-and-next).
+pub async fn save(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    signed: Signed,
+    path: web::Path<(i64, i64)>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, PageError> {
+    let fields: BTreeMap<String, String> = form.into_inner().into_iter().collect();
+    let value = |name: &str| fields.get(name).map(String::as_str).unwrap_or_default();
+    signed.check_post(&req, value("csrf"))?;
+    let lang = signed.lang;
+    let (round_id, nomination_id) = path.into_inner();
+    let (round, queue) = queue_of(&state, &signed, round_id).await?;
+    let entry = entry_of(&signed, &queue, nomination_id)?;
+    let mut review = review_page(&signed, round, &queue, entry);
+    review.comment = value("comment").to_owned();
+    let mut scores = BTreeMap::new();
+    for line in &mut review.lines {
+        line.value = value(&format!("score-{}", line.criterion.id)).trim().to_owned();
+        match line.value.parse::<f64>() {
+            Ok(score) if score.is_finite() && (0.0..=line.criterion.max_score).contains(&score) => {
+                scores.insert(line.criterion.id, score);
+            }
+            Ok(_) => {
+                line.problem =
+                    Some(lang.t_args(
+                        "review-out-of-range",
+                        &[("max", score_text(line.criterion.max_score).into())],
+                    ))
+            }
+            Err(_) if line.value.is_empty() => line.problem = Some(lang.t("field-required")),
+            Err(_) => line.problem = Some(lang.t("review-not-a-number")),
+        }
+    }
+    if review.comment.chars().count() > 2000 {
+        review.problem = Some(lang.t_args("field-too-long", &[("max", 2000.into())]));
+    }
+    if review.problem.is_some() || review.lines.iter().any(|l| l.problem.is_some()) {
+        return Ok(page(StatusCode::UNPROCESSABLE_ENTITY, &review));
+    }
+    let user = (*signed.user).clone();
+    let comment = Some(review.comment.trim().to_owned()).filter(|c| !c.is_empty());
+    let saved: StoreResult<_> = state
+        .db
+        .run(move |conn| {
+            Ok::<_, AppError>(reviews::submit(conn, &user, round_id, nomination_id, scores, comment))
+        })
+        .await
+        .map_err(|e| PageError::new(lang, e))?;
+    if let Err(refused) = saved {
+        let shown = refusals::shown(lang, refused);
+        review.problem = Some(shown.text);
+        return Ok(page(shown.status, &review));
+    }
+    if value("action") == "next" {
+        let mut queue = queue;
+        if let Some(done) = queue.items.iter_mut().find(|a| a.nomination_id == nomination_id) {
+            done.reviewed = true;
+        }
+        return Ok(match next_unscored(&queue, Some(nomination_id)) {
+            Some(next) => see_other(&format!("/console/rounds/{round_id}/entries/{next}")),
+            None => see_other(&format!("/console/rounds/{round_id}?done=1")),
+        });
+    }
+    Ok(see_other(&format!("/console/rounds/{round_id}/entries/{nomination_id}?saved=1")))
+}
