@@ -16,7 +16,8 @@ on_both!(
     a_refusal_keeps_what_was_typed,
     user_text_is_always_escaped,
     a_reviewer_scores_a_queue_with_save_and_next,
-    a_password_change_ends_console_sessions
+    a_password_change_ends_console_sessions,
+    the_chosen_language_follows_the_person
 );
 
 /// A browser: its cookie jar (one cookie is enough here) and our origin.
@@ -426,4 +427,19 @@ async fn a_password_change_ends_console_sessions(app: TestApp) {
     let res = browser.get("/console/campaigns/1").await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/console/login?next=/console/campaigns/1");
+}
+
+async fn the_chosen_language_follows_the_person(app: TestApp) {
+    let (_, branch) = app.org("MC", "B1").await;
+    app.user("M1", Some(branch), &["manager"]).await;
+    let mut laptop = Browser::new(&app);
+    laptop.sign_in("M1").await;
+    assert!(laptop.get("/console/").await.text().contains("<html lang=\"zh-CN\">"));
+    laptop.get("/console/lang/en?next=/console/").await;
+    assert!(laptop.get("/console/").await.text().contains("Hello, "));
+    // Another browser, nothing chosen there: signing in brings the choice along.
+    let mut phone = Browser::new(&app);
+    phone.sign_in("M1").await;
+    let home = phone.get("/console/").await.text();
+    assert!(home.contains("<html lang=\"en\">"), "{home}");
 }
