@@ -17,7 +17,8 @@ on_both!(
     user_text_is_always_escaped,
     a_reviewer_scores_a_queue_with_save_and_next,
     a_password_change_ends_console_sessions,
-    the_chosen_language_follows_the_person
+    the_chosen_language_follows_the_person,
+    each_role_reaches_only_its_own_pages
 );
 
 /// A browser: its cookie jar (one cookie is enough here) and our origin.
@@ -442,4 +443,61 @@ async fn the_chosen_language_follows_the_person(app: TestApp) {
     phone.sign_in("M1").await;
     let home = phone.get("/console/").await.text();
     assert!(home.contains("<html lang=\"en\">"), "{home}");
+}
+
+/// The console's routes × roles: a page of another role is refused, another
+/// branch's nomination does not exist, and nothing answers 5xx.
+async fn each_role_reaches_only_its_own_pages(app: TestApp) {
+    let f = crate::helpers::fixtures::field(&app, 1, 1).await;
+    let (company, branch) = f.nominations.values().next().copied().unwrap();
+    let _ = company;
+    app.user("M-OWN", Some(branch), &["manager"]).await;
+    let other_branch = f.nominations.values().map(|(_, b)| *b).find(|b| *b != branch).unwrap();
+    app.user("M-OTHER", Some(other_branch), &["manager"]).await;
+    let own_nomination = f.nominations.iter().find(|(_, (_, b))| *b == branch).map(|(id, _)| *id).unwrap();
+    let campaign = f.campaign;
+    let manager_pages = [
+        format!("/console/campaigns/{campaign}"),
+        format!("/console/campaigns/{campaign}/nominations/new"),
+        format!("/console/campaigns/{campaign}/staff?q=E"),
+    ];
+    let reviewer_pages = ["/console/rounds/1".to_owned(), "/console/rounds/1/entries/1".to_owned()];
+    // A plain employee and a reviewer: no manager page.
+    for who in ["PLAIN-E", "GROUP-R0"] {
+        let mut browser = Browser::new(&app);
+        browser.sign_in(who).await;
+        assert_eq!(browser.get("/console/").await.status, StatusCode::OK);
+        for path in &manager_pages {
+            assert_eq!(browser.get(path).await.status, StatusCode::FORBIDDEN, "{who} {path}");
+        }
+    }
+    // A manager: no reviewer page, and another branch's nomination is not there.
+    let mut other = Browser::new(&app);
+    other.sign_in("M-OTHER").await;
+    for path in &reviewer_pages {
+        assert_eq!(other.get(path).await.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    assert_eq!(
+        other.get(&format!("/console/nominations/{own_nomination}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let token = other.csrf(&format!("/console/campaigns/{campaign}/nominations/new")).await;
+    let res = other
+        .post(&format!("/console/nominations/{own_nomination}"), &[("csrf", &token), ("action", "withdraw")])
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    let mut own = Browser::new(&app);
+    own.sign_in("M-OWN").await;
+    assert_eq!(own.get(&format!("/console/nominations/{own_nomination}")).await.status, StatusCode::OK);
+    // A reviewer with no entries in a round does not see it.
+    let mut reviewer = Browser::new(&app);
+    reviewer.sign_in("GROUP-R1").await;
+    assert_eq!(reviewer.get("/console/rounds/1").await.status, StatusCode::NOT_FOUND);
+    // Not signed in: every page sends to sign-in, keeping where it was.
+    let mut stranger = Browser::new(&app);
+    for path in manager_pages.iter().chain(&reviewer_pages) {
+        let res = stranger.get(path).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{path}");
+        assert!(location(&res).starts_with("/console/login?next=/console/"), "{}", location(&res));
+    }
 }
