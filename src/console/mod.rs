@@ -41,6 +41,8 @@ pub fn routes(settings: &Settings, session_master: &[u8; 64]) -> impl HttpServic
         web::resource("/").route(web::get().to(|| async { view::see_other("/console/") })),
         web::resource("/console").route(web::get().to(|| async { view::see_other("/console/") })),
         web::scope("/console")
+            // Pages and assets travel compressed when the browser accepts it.
+            .wrap(actix_web::middleware::Compress::default())
             .app_data(forms)
             .app_data(paths)
             .app_data(queries)
