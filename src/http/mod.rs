@@ -7,6 +7,7 @@ pub mod campaigns;
 mod csv_export;
 pub mod errors;
 pub mod extract;
+pub mod imports;
 pub mod middleware;
 pub mod nominations;
 mod openapi;
@@ -111,7 +112,7 @@ pub fn app(
                 .service(users::update)
                 .service(users::disable)
                 .service(users::reset_activation)
-                .service(users::import_employees)
+                .service(imports::import_employees)
                 .service(audit::list)
                 .service(audit::verify)
                 .service(campaigns::create)
