@@ -174,7 +174,7 @@ pub async fn export(
             super::csv_export::reviews(&rows)
         }
         "results" => {
-            super::rounds::require_results_visible(&state, &caller, id).await?;
+            super::results::require_results_visible(&state, &caller, id).await?;
             let rounds = state.db.run(move |c| crate::store::rounds::all_results(c, id)).await?;
             super::csv_export::results(&rounds)
         }

@@ -14,6 +14,8 @@ mod openapi;
 pub mod ops;
 pub mod org;
 mod refusals;
+pub mod results;
+pub mod reviews;
 pub mod rounds;
 mod state;
 pub mod users;
@@ -135,18 +137,18 @@ pub fn app(
                 .service(rounds::get)
                 .service(rounds::update)
                 .service(rounds::remove)
-                .service(rounds::set_panel)
-                .service(rounds::panel)
-                .service(rounds::assign)
+                .service(reviews::set_panel)
+                .service(reviews::panel)
+                .service(reviews::assign)
                 .service(rounds::open)
                 .service(rounds::close)
                 .service(rounds::preview)
-                .service(rounds::progress)
-                .service(rounds::mine)
-                .service(rounds::review)
-                .service(rounds::results)
-                .service(rounds::recount)
-                .service(rounds::winners)
+                .service(reviews::progress)
+                .service(reviews::mine)
+                .service(reviews::review)
+                .service(results::results)
+                .service(results::recount)
+                .service(results::winners)
                 .service(votes::ledger)
                 .service(votes::anomalies),
         )
