@@ -165,6 +165,14 @@ pub struct ConsoleSettings {
     pub console_session_hours: u64,
 }
 
+/// How long a console session lives: `idle` without a request, `absolute`
+/// after sign-in.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLifetimes {
+    pub idle: std::time::Duration,
+    pub absolute: std::time::Duration,
+}
+
 fn parse_zone(name: &str) -> Result<chrono_tz::Tz, String> {
     name.parse().map_err(|_| format!("{name:?} is not an IANA time zone (e.g. Asia/Shanghai)"))
 }
@@ -209,9 +217,9 @@ impl Settings {
         }
     }
 
-    pub fn console_lifetimes(&self) -> crate::console::session::Lifetimes {
+    pub fn console_lifetimes(&self) -> SessionLifetimes {
         use std::time::Duration;
-        crate::console::session::Lifetimes {
+        SessionLifetimes {
             idle: Duration::from_secs(self.console.console_idle_minutes * 60),
             absolute: Duration::from_secs(self.console.console_session_hours * 3600),
         }

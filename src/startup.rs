@@ -79,7 +79,9 @@ impl Application {
         });
         let reaper = Reaper::start(KEEP_ALIVE + HEAD_TIMEOUT)?;
         let server = HttpServer::new(move || {
+            let console = crate::console::routes(&state.settings, state.tokens.session_master());
             http::app(state.clone())
+                .service(console)
                 .wrap(metrics.clone())
                 .wrap(actix_web::middleware::from_fn(crate::telemetry::request_id_header))
                 .wrap(TracingLogger::<crate::telemetry::AccessLog>::new())

@@ -7,7 +7,6 @@
 //! change, reset, disable): the same bump that retires bearer tokens.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_session::config::{BrowserSession, CookieContentSecurity};
 use actix_session::storage::CookieSessionStore;
@@ -27,13 +26,6 @@ use crate::store::users::User;
 
 pub const COOKIE: &str = "awards_console";
 const KEY: &str = "s";
-
-/// How long a session lives.
-#[derive(Debug, Clone, Copy)]
-pub struct Lifetimes {
-    pub idle: Duration,
-    pub absolute: Duration,
-}
 
 /// The cookie middleware for the `/console` scope. Its keys come from the
 /// token signing key (see `Tokens::session_master`; HKDF inside

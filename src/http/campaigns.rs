@@ -1,4 +1,4 @@
-//! Campaigns (admin writes, everyone reads) and their nominations.
+//! Campaigns (admin writes, everyone reads) and their CSV exports.
 
 use crate::domain::time::Timestamp;
 use actix_web::http::header;
@@ -8,13 +8,12 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::extract::{etag, if_match, Admin, AuthUser, PageQuery, ValidJson};
-use super::nominations::{NewNomination, NominationQuery};
 use super::AppState;
 use crate::domain::campaign::CampaignStatus;
 use crate::domain::roles::Role;
 use crate::http::errors::{AppError, AppResult, Problem};
 use crate::store::campaigns::{self, Campaign, CampaignChanges, NewCampaign};
-use crate::store::nominations::{self, CampaignCounts, Nomination, NominationFilter, NominationText};
+use crate::store::nominations;
 use crate::store::Page;
 
 fn default_winners() -> i32 {
@@ -133,79 +132,6 @@ pub async fn update(
     Ok(HttpResponse::Ok().insert_header(etag(campaign.version)).json(campaign))
 }
 
-/// Nominate an employee of your branch (managers; admins for any branch). Starts as a draft.
-#[utoipa::path(params(("id" = i64, Path)), request_body = NewNomination, responses(
-    (status = 201, body = Nomination),
-    (status = 403, body = Problem, description = "not a manager, or the nominee is of another branch"),
-    (status = 409, body = Problem, description = "already nominated, or outside the nomination window"),
-), tag = "nominations", security(("bearer" = [])))]
-#[post("/campaigns/{id}/nominations")]
-pub async fn nominate(
-    state: web::Data<AppState>,
-    caller: AuthUser,
-    id: web::Path<i64>,
-    body: ValidJson<NewNomination>,
-) -> AppResult<HttpResponse> {
-    let actor = caller.actor();
-    actor.branch_scope().map_err(AppError::forbidden)?;
-    let (campaign_id, body) = (id.into_inner(), body.0);
-    let text = NominationText {
-        title: body.title.trim().to_owned(),
-        summary: body.summary.trim().to_owned(),
-        story: body.story.trim().to_owned(),
-        links: body.links,
-    };
-    let nomination =
-        state.db.run(move |c| nominations::create(c, &actor, campaign_id, body.nominee_id, text)).await?;
-    Ok(HttpResponse::Created().insert_header(etag(nomination.version)).json(nomination))
-}
-
-/// Nominations of a campaign: admins see all, managers their own branch.
-#[utoipa::path(params(("id" = i64, Path), PageQuery, NominationQuery), responses(
-    (status = 200, body = Page<Nomination>),
-    (status = 403, body = Problem),
-), tag = "nominations", security(("bearer" = [])))]
-#[get("/campaigns/{id}/nominations")]
-pub async fn list_nominations(
-    state: web::Data<AppState>,
-    caller: AuthUser,
-    id: web::Path<i64>,
-    page: web::Query<PageQuery>,
-    query: web::Query<NominationQuery>,
-) -> AppResult<web::Json<Page<Nomination>>> {
-    let scope = caller.actor().branch_scope().map_err(AppError::forbidden)?;
-    let (campaign_id, page, query) = (id.into_inner(), page.request()?, query.into_inner());
-    if let (Some(own), Some(asked)) = (scope, query.branch_id) {
-        if own != asked {
-            return Err(AppError::forbidden("managers see their own branch's nominations only"));
-        }
-    }
-    let filter = NominationFilter {
-        branch_id: scope.or(query.branch_id),
-        member_company_id: query.member_company_id,
-        status: query.status,
-        q: query.q.map(|q| q.trim().to_owned()),
-    };
-    let sort = query.sort.unwrap_or_default();
-    Ok(web::Json(state.db.run(move |c| nominations::list(c, campaign_id, &filter, sort, page)).await?))
-}
-
-/// Nominated, submitted and quota left per branch and member company (managers: own branch).
-#[utoipa::path(params(("id" = i64, Path)), responses(
-    (status = 200, body = CampaignCounts),
-    (status = 403, body = Problem),
-), tag = "nominations", security(("bearer" = [])))]
-#[get("/campaigns/{id}/nomination-counts")]
-pub async fn counts(
-    state: web::Data<AppState>,
-    caller: AuthUser,
-    id: web::Path<i64>,
-) -> AppResult<web::Json<CampaignCounts>> {
-    let scope = caller.actor().branch_scope().map_err(AppError::forbidden)?;
-    let campaign_id = id.into_inner();
-    Ok(web::Json(state.db.run(move |c| nominations::counts(c, campaign_id, scope)).await?))
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct ExportPath {
@@ -248,7 +174,7 @@ pub async fn export(
             super::csv_export::reviews(&rows)
         }
         "results" => {
-            super::rounds::require_results_visible(&state, &caller, id).await?;
+            super::results::require_results_visible(&state, &caller, id).await?;
             let rounds = state.db.run(move |c| crate::store::rounds::all_results(c, id)).await?;
             super::csv_export::results(&rounds)
         }

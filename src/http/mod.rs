@@ -7,12 +7,15 @@ pub mod campaigns;
 mod csv_export;
 pub mod errors;
 pub mod extract;
+pub mod imports;
 pub mod middleware;
 pub mod nominations;
 mod openapi;
 pub mod ops;
 pub mod org;
 mod refusals;
+pub mod results;
+pub mod reviews;
 pub mod rounds;
 mod state;
 pub mod users;
@@ -78,7 +81,7 @@ pub fn app(
     let (app, mut openapi) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .app_data(state.clone())
+        .app_data(state)
         .app_data(
             web::PathConfig::default()
                 .error_handler(|e, _| AppError::bad_request(format!("bad path: {e}")).into()),
@@ -111,16 +114,16 @@ pub fn app(
                 .service(users::update)
                 .service(users::disable)
                 .service(users::reset_activation)
-                .service(users::import_employees)
+                .service(imports::import_employees)
                 .service(audit::list)
                 .service(audit::verify)
                 .service(campaigns::create)
                 .service(campaigns::list)
                 .service(campaigns::get)
                 .service(campaigns::update)
-                .service(campaigns::nominate)
-                .service(campaigns::list_nominations)
-                .service(campaigns::counts)
+                .service(nominations::nominate)
+                .service(nominations::list_nominations)
+                .service(nominations::counts)
                 .service(campaigns::export)
                 .service(nominations::mine)
                 .service(nominations::get)
@@ -134,18 +137,18 @@ pub fn app(
                 .service(rounds::get)
                 .service(rounds::update)
                 .service(rounds::remove)
-                .service(rounds::set_panel)
-                .service(rounds::panel)
-                .service(rounds::assign)
+                .service(reviews::set_panel)
+                .service(reviews::panel)
+                .service(reviews::assign)
                 .service(rounds::open)
                 .service(rounds::close)
                 .service(rounds::preview)
-                .service(rounds::progress)
-                .service(rounds::mine)
-                .service(rounds::review)
-                .service(rounds::results)
-                .service(rounds::recount)
-                .service(rounds::winners)
+                .service(reviews::progress)
+                .service(reviews::mine)
+                .service(reviews::review)
+                .service(results::results)
+                .service(results::recount)
+                .service(results::winners)
                 .service(votes::ledger)
                 .service(votes::anomalies),
         )
@@ -155,9 +158,7 @@ pub fn app(
     // The error answers every operation shares, declared once (see openapi.rs).
     openapi::add_problem_responses(&mut openapi);
     let routes = web::Data::new(Routes::of(&openapi));
-    let console = crate::console::routes(&state.settings, state.tokens.session_master());
     app.app_data(routes)
-        .service(console)
         .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", openapi))
         .service(web::redirect("/docs", "/docs/"))
         // Answered by the metrics middleware; the route only keeps it out of the 404 log.

@@ -1,16 +1,21 @@
-//! One nomination: read, edit, submit, withdraw, delete a draft, rule out.
+//! Nominations: put forward, listed and counted per campaign; one nomination
+//! read, edited, submitted, withdrawn, deleted as a draft, ruled out.
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::{Validate, ValidationError};
 
-use super::extract::{etag, if_match, Admin, AuthUser, ValidJson};
+use super::extract::{etag, if_match, Admin, AuthUser, PageQuery, ValidJson};
 use super::AppState;
 use crate::domain::campaign::{check_link, NominationStatus, MAX_LINKS};
 use crate::domain::nomination::{STORY_MAX, SUMMARY_MAX, TITLE_MAX};
 use crate::http::errors::{AppError, AppResult, Problem};
-use crate::store::nominations::{self, Nomination, NominationSort, OwnNomination, TextPatch};
+use crate::store::nominations::{
+    self, CampaignCounts, Nomination, NominationFilter, NominationSort, NominationText, OwnNomination,
+    TextPatch,
+};
+use crate::store::Page;
 
 fn validate_links(links: &[String]) -> Result<(), ValidationError> {
     if links.len() > MAX_LINKS {
@@ -107,6 +112,79 @@ pub struct OwnNominations {
 
 fn answer(nomination: Nomination) -> HttpResponse {
     HttpResponse::Ok().insert_header(etag(nomination.version)).json(nomination)
+}
+
+/// Nominate an employee of your branch (managers; admins for any branch). Starts as a draft.
+#[utoipa::path(params(("id" = i64, Path)), request_body = NewNomination, responses(
+    (status = 201, body = Nomination),
+    (status = 403, body = Problem, description = "not a manager, or the nominee is of another branch"),
+    (status = 409, body = Problem, description = "already nominated, or outside the nomination window"),
+), tag = "nominations", security(("bearer" = [])))]
+#[post("/campaigns/{id}/nominations")]
+pub async fn nominate(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<i64>,
+    body: ValidJson<NewNomination>,
+) -> AppResult<HttpResponse> {
+    let actor = caller.actor();
+    actor.branch_scope().map_err(AppError::forbidden)?;
+    let (campaign_id, body) = (id.into_inner(), body.0);
+    let text = NominationText {
+        title: body.title.trim().to_owned(),
+        summary: body.summary.trim().to_owned(),
+        story: body.story.trim().to_owned(),
+        links: body.links,
+    };
+    let nomination =
+        state.db.run(move |c| nominations::create(c, &actor, campaign_id, body.nominee_id, text)).await?;
+    Ok(HttpResponse::Created().insert_header(etag(nomination.version)).json(nomination))
+}
+
+/// Nominations of a campaign: admins see all, managers their own branch.
+#[utoipa::path(params(("id" = i64, Path), PageQuery, NominationQuery), responses(
+    (status = 200, body = Page<Nomination>),
+    (status = 403, body = Problem),
+), tag = "nominations", security(("bearer" = [])))]
+#[get("/campaigns/{id}/nominations")]
+pub async fn list_nominations(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<i64>,
+    page: web::Query<PageQuery>,
+    query: web::Query<NominationQuery>,
+) -> AppResult<web::Json<Page<Nomination>>> {
+    let scope = caller.actor().branch_scope().map_err(AppError::forbidden)?;
+    let (campaign_id, page, query) = (id.into_inner(), page.request()?, query.into_inner());
+    if let (Some(own), Some(asked)) = (scope, query.branch_id) {
+        if own != asked {
+            return Err(AppError::forbidden("managers see their own branch's nominations only"));
+        }
+    }
+    let filter = NominationFilter {
+        branch_id: scope.or(query.branch_id),
+        member_company_id: query.member_company_id,
+        status: query.status,
+        q: query.q.map(|q| q.trim().to_owned()),
+    };
+    let sort = query.sort.unwrap_or_default();
+    Ok(web::Json(state.db.run(move |c| nominations::list(c, campaign_id, &filter, sort, page)).await?))
+}
+
+/// Nominated, submitted and quota left per branch and member company (managers: own branch).
+#[utoipa::path(params(("id" = i64, Path)), responses(
+    (status = 200, body = CampaignCounts),
+    (status = 403, body = Problem),
+), tag = "nominations", security(("bearer" = [])))]
+#[get("/campaigns/{id}/nomination-counts")]
+pub async fn counts(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<CampaignCounts>> {
+    let scope = caller.actor().branch_scope().map_err(AppError::forbidden)?;
+    let campaign_id = id.into_inner();
+    Ok(web::Json(state.db.run(move |c| nominations::counts(c, campaign_id, scope)).await?))
 }
 
 /// One nomination: for admins and the branch's manager (nominees: GET /me/nominations).
