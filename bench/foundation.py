@@ -28,7 +28,8 @@ import urllib.request
 from datetime import datetime, timedelta, timezone
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "awards")
+# AWARDS_BENCH_BIN runs another build (e.g. an older commit's) instead of a fresh release build.
+BIN = os.environ.get("AWARDS_BENCH_BIN") or os.path.join(ROOT, "target", "release", "awards")
 PORT = 18300
 BASE = f"http://127.0.0.1:{PORT}"
 SECRET = "bench-secret-bench-secret-bench-secret-42"
@@ -275,7 +276,8 @@ def prepare(parser=None, employees=300_000):
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install wrk")
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    if not os.environ.get("AWARDS_BENCH_BIN"):
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     return args
 
 
