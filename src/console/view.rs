@@ -42,6 +42,11 @@ pub struct Words {
 }
 
 impl Words {
+    /// In this language, times in the configured zone.
+    pub fn new(lang: Lang) -> Self {
+        Words { lang, zone: super::zone() }
+    }
+
     pub fn t(&self, key: &str) -> String {
         self.lang.t(key)
     }
@@ -221,7 +226,7 @@ impl ResponseError for PageError {
 
     fn error_response(&self) -> HttpResponse {
         let lang = self.lang;
-        let w = Words { lang, zone: super::zone() };
+        let w = Words::new(lang);
         let (heading, message) = match &self.failure {
             Failure::SignIn { next } => {
                 let next = safe_next(Some(next));

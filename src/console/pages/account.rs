@@ -18,10 +18,6 @@ use crate::store::assignments::{self, ReviewerRound};
 use crate::store::campaigns::{self, Campaign};
 use crate::store::{preferences, PageRequest};
 
-fn words(lang: Lang) -> Words {
-    Words { lang, zone: crate::console::zone() }
-}
-
 #[derive(Template)]
 #[template(path = "login.html", config = "src/console/askama.toml")]
 struct LoginPage {
@@ -37,7 +33,7 @@ pub struct NextQuery {
 }
 
 pub async fn login_form(req: HttpRequest, query: web::Query<NextQuery>) -> HttpResponse {
-    let w = words(view::lang_of(&req));
+    let w = Words::new(view::lang_of(&req));
     page(
         StatusCode::OK,
         &LoginPage { w, next: safe_next(query.next.as_deref()), employee_no: String::new(), problem: None },
@@ -78,7 +74,7 @@ pub async fn login(
         let problem = Some(problem_text(lang, &error));
         let status = if error.status.is_server_error() { error.status } else { StatusCode::OK };
         let employee_no = form.employee_no.chars().take(32).collect();
-        page(status, &LoginPage { w: words(lang), next: next.clone(), employee_no, problem })
+        page(status, &LoginPage { w: Words::new(lang), next: next.clone(), employee_no, problem })
     };
     if form.employee_no.trim().is_empty() || form.password.is_empty() || form.password.chars().count() > 256 {
         return Ok(refused(AppError::unauthorized("")));
@@ -107,7 +103,7 @@ struct ActivatePage {
 }
 
 pub async fn activate_form(req: HttpRequest) -> HttpResponse {
-    let w = words(view::lang_of(&req));
+    let w = Words::new(view::lang_of(&req));
     page(
         StatusCode::OK,
         &ActivatePage { w, employee_no: String::new(), problem: None, password_problem: None },
@@ -138,7 +134,12 @@ pub async fn activate(
     let show = |problem: Option<String>, password_problem: Option<String>| {
         page(
             StatusCode::OK,
-            &ActivatePage { w: words(lang), employee_no: employee_no.clone(), problem, password_problem },
+            &ActivatePage {
+                w: Words::new(lang),
+                employee_no: employee_no.clone(),
+                problem,
+                password_problem,
+            },
         )
     };
     if form.new_password != form.repeat_password {
@@ -238,7 +239,7 @@ pub async fn home(state: web::Data<AppState>, signed: Signed) -> Result<HttpResp
     Ok(page(
         StatusCode::OK,
         &HomePage {
-            w: words(lang),
+            w: Words::new(lang),
             csrf: signed.csrf.clone(),
             name: signed.user.name.clone(),
             is_manager,

@@ -22,10 +22,6 @@ use crate::store::nominations::{
 use crate::store::users::{self, User, UserFilter};
 use crate::store::{PageRequest, StoreError, StoreResult};
 
-fn words(lang: Lang) -> Words {
-    Words { lang, zone: crate::console::zone() }
-}
-
 /// The manager's own branch; admins and others have no nomination pages.
 fn own_branch(signed: &Signed) -> Result<i64, PageError> {
     signed.require(Role::Manager)?;
@@ -113,7 +109,7 @@ pub async fn campaign(
     Ok(page(
         StatusCode::OK,
         &CampaignPage {
-            w: words(lang),
+            w: Words::new(lang),
             csrf: signed.csrf.clone(),
             campaign,
             window_open,
@@ -197,7 +193,7 @@ impl FormPage {
 
 fn form_page(signed: &Signed, campaign: Campaign, nomination: Option<Nomination>, draft: Draft) -> FormPage {
     FormPage {
-        w: words(signed.lang),
+        w: Words::new(signed.lang),
         csrf: signed.csrf.clone(),
         campaign,
         nomination,
@@ -468,7 +464,10 @@ pub async fn staff(
     let (lang, branch) = (signed.lang, own_branch(&signed)?);
     let q: String = query.q.trim().chars().take(50).collect();
     if q.is_empty() {
-        return Ok(page(StatusCode::OK, &StaffOptions { w: words(lang), people: vec![], searched: false }));
+        return Ok(page(
+            StatusCode::OK,
+            &StaffOptions { w: Words::new(lang), people: vec![], searched: false },
+        ));
     }
     let filter = UserFilter {
         branch_id: Some(branch),
@@ -481,5 +480,5 @@ pub async fn staff(
             .await?
             .map_err(|e| fail(lang, e))?
             .items;
-    Ok(page(StatusCode::OK, &StaffOptions { w: words(lang), people, searched: true }))
+    Ok(page(StatusCode::OK, &StaffOptions { w: Words::new(lang), people, searched: true }))
 }

@@ -15,14 +15,9 @@ use crate::domain::roles::Role;
 use crate::domain::round::RoundStatus;
 use crate::http::errors::AppError;
 use crate::http::AppState;
-use crate::i18n::Lang;
 use crate::store::reviews::{self, Assignment, MyAssignments};
 use crate::store::rounds::{self, Criterion, Round};
 use crate::store::{PageRequest, StoreResult};
-
-fn words(lang: Lang) -> Words {
-    Words { lang, zone: crate::console::zone() }
-}
 
 const WHOLE_QUEUE: PageRequest = PageRequest { page: 1, per_page: PageRequest::MAX_PER_PAGE };
 
@@ -72,7 +67,7 @@ pub async fn queue(
     let next = next_unscored(&queue, None);
     Ok(page(
         StatusCode::OK,
-        &QueuePage { w: words(signed.lang), csrf: signed.csrf.clone(), round, queue, next },
+        &QueuePage { w: Words::new(signed.lang), csrf: signed.csrf.clone(), round, queue, next },
     ))
 }
 
@@ -137,7 +132,7 @@ fn review_page(signed: &Signed, round: Round, queue: &MyAssignments, entry: Assi
         })
         .collect();
     ReviewPage {
-        w: words(signed.lang),
+        w: Words::new(signed.lang),
         csrf: signed.csrf.clone(),
         open: round.status == RoundStatus::Open,
         comment: entry.my_comment.clone().unwrap_or_default(),
