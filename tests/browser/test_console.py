@@ -48,7 +48,7 @@ import urllib.request
 from pathlib import Path
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -226,12 +226,13 @@ class Award:
         ):
             self.staff[name] = self.as_admin("POST", "/api/v1/users", {"employee_no": no, "name": name, "branch_id": branch})["id"]
         self.r1_id, self.r1_token = self.activated("R1", "刘评委", None, ["reviewer"])
+        self.opens_at = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0) - dt.timedelta(minutes=60)
         self.campaign = self.as_admin(
             "POST",
             "/api/v1/campaigns",
             {
                 "name": "2026 最美消保人",
-                "nomination_opens_at": when(-60),
+                "nomination_opens_at": self.opens_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "nomination_closes_at": when(60 * 24 * 30),
                 "nominations_per_branch": 1,
                 "winners_target": 1,
@@ -346,11 +347,15 @@ class Browser:
         return self.driver.current_url.removeprefix(self.ctx.base)
 
     def click_through(self, css: str) -> None:
-        """Clicks what leads to another page and waits for that page."""
-        page = self.driver.find_element(By.TAG_NAME, "html")
-        self.element(css).click()
-        self.wait.until(EC.staleness_of(page))
-        self.wait_loaded()
+        """Clicks what leads to another page and waits for that page: a mark
+        left on this page's window is gone on the next one."""
+        target = self.element(css)
+        self.driver.execute_script("window.awardsTestOldPage = true")
+        target.click()
+        # While the page changes, the driver may answer with errors of its own.
+        WebDriverWait(self.driver, WAIT, ignored_exceptions=(WebDriverException,)).until(
+            lambda d: d.execute_script("return !window.awardsTestOldPage && document.readyState === 'complete'")
+        )
 
     # Finding and typing
 
@@ -385,25 +390,32 @@ class Browser:
     def lang(self) -> str:
         return self.driver.execute_script("return document.documentElement.lang")
 
+    def draft_keys(self) -> list[str]:
+        return self.driver.execute_script(
+            "return Object.keys(localStorage).filter(k => k.startsWith('awards-draft:')).sort()"
+        )
+
     def local_draft(self, key: str):
         text = self.driver.execute_script("return localStorage.getItem(arguments[0])", "awards-draft:" + key)
         return json.loads(text) if text else None
 
     # People's steps
 
-    def sign_in(self, employee_no: str, password: str) -> None:
+    def sign_in(self, employee_no: str, password: str, button: str = "登录") -> None:
         """On the sign-in page: types the number and password, clicks 登录."""
         self.type("#employee_no", employee_no, clear=True)
         self.type("#password", password)
-        button = self.element("main form button[type=submit]")
-        self.ctx.checks.check(button.text == "登录", f"{self.who}: the sign-in button says 登录", button.text)
+        found = self.element("main form button[type=submit]").text
+        self.ctx.checks.check(found == button, f"{self.who}: the sign-in button says {button}", found)
         self.click_through("main form button[type=submit]")
         if self.path().startswith("/console/login"):
             raise StepFailed(f"{self.who}: still on the sign-in page: {self.text('main')}")
 
-    def resize(self, size: tuple[int, int]) -> None:
-        self.driver.set_window_size(*size)
-        self.wait.until(lambda d: d.execute_script("return window.innerWidth") == size[0])
+    def resize(self, viewport: tuple[int, int]) -> None:
+        """Resizes the window so that the page's viewport is this size."""
+        outer = self.driver.execute_script("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]")
+        self.driver.set_window_size(viewport[0] + outer[0], viewport[1] + outer[1])
+        self.wait.until(lambda d: d.execute_script("return [window.innerWidth, window.innerHeight]") == list(viewport))
 
     # The checks every main page gets
 
@@ -419,7 +431,7 @@ class Browser:
             """
             const done = arguments[arguments.length - 1];
             axe.run(document, {resultTypes: ['violations']})
-              .then(r => done({violations: r.violations.map(v => ({
+              .then(r => done({passes: r.passes.length, violations: r.violations.map(v => ({
                   id: v.id, impact: v.impact, help: v.help, url: v.helpUrl,
                   nodes: v.nodes.map(n => ({target: n.target.join(' '), summary: n.failureSummary}))}))}))
               .catch(e => done({error: String(e)}));
@@ -432,7 +444,11 @@ class Browser:
             for v in result["violations"]:
                 if v not in serious:
                     print(f"  note  {name}: axe {v['impact']}: {v['id']} ({v['help']}) on {len(v['nodes'])} element(s)")
-            checks.check(not serious, f"{name}: no serious or critical axe-core violation", describe_axe(serious))
+            checks.check(
+                not serious,
+                f"{name}: no serious or critical axe-core violation ({result['passes']} rules passed)",
+                describe_axe(serious),
+            )
         errors = self.console_errors(document_status)
         checks.check(not errors, f"{name}: no browser console error", "\n".join(errors))
 
@@ -450,7 +466,9 @@ class Browser:
                 and message.startswith(here + " ")
                 and f"status of {document_status} " in message
             )
-            if not expected:
+            if expected:
+                print(f"  note  the page itself answered {document_status}, as it should: {message}")
+            else:
                 errors.append(message)
         return errors
 
@@ -520,14 +538,22 @@ def manager_nominates(ctx: Context, award: Award) -> Browser:
     print("- the campaign: window in Beijing time, quota", flush=True)
     m.click_through(f"a[href='/console/campaigns/{c}']")
     checks.check(m.text("h1") == "2026 最美消保人", "the campaign page's heading", m.text("h1"))
-    checks.check("北京时间" in m.text("main"), "the window is shown in 北京时间", m.text("main"))
+    beijing = award.opens_at.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    opens = f"{beijing.year}年{beijing.month}月{beijing.day}日 {beijing:%H:%M}（北京时间）"
+    checks.check(opens in m.text("main"), f"the window opens at {opens}", m.text("main"))
     checks.check(m.text("#quota") == "已提交 0 个，共 1 个，剩余 1 个", "the quota: 0 of 1 used", m.text("#quota"))
     m.page_check("campaign")
 
     print("- a new nomination: search a name, pick, type, submit", flush=True)
     m.click_through(f"a[href='/console/campaigns/{c}/nominations/new']")
     checks.check(m.text("h1") == "新建推荐", "the form's heading is 新建推荐", m.text("h1"))
-    m.type("#nominee-search", "晓梅")
+    m.type("#nominee-search", "赵磊")
+    checks.check(
+        m.wait_for_text("#nominee-options", "本机构没有符合的员工"),
+        "searching another branch's employee (赵磊) finds no one",
+        m.text("#nominee-options"),
+    )
+    m.type("#nominee-search", "晓梅", clear=True)
     pick = "#nominee-options button[data-pick-id]"
     m.element(pick)
     found = m.text("#nominee-options")
@@ -547,7 +573,7 @@ def manager_nominates(ctx: Context, award: Award) -> Browser:
     story = "那天下午，一位老人神色慌张地要求转账二十万元。张晓梅耐心询问，发现是冒充公检法的诈骗，\n她一边安抚老人，一边联系家属并报警，最终保住了老人的养老钱。"
     m.type("#story", story)
     checks.check(m.wait_for_text("#story-count", f"{len(story)} / 5000"), "the story's counter counts every character", m.text("#story-count"))
-    # A person reading the hint again sees the whole form; the picture is taken filled in.
+    # The picture shows the form filled in.
     m.page_check("nomination-form")
     m.click_through("button[name=action][value=submit]")
     checks.require(m.path().startswith("/console/nominations/"), "submitting leads to the nomination's page", m.path() + "\n" + m.text("main"))
@@ -585,9 +611,11 @@ def manager_nominates(ctx: Context, award: Award) -> Browser:
 
     print("- a draft kept by the browser when the tab is closed", flush=True)
     m.open(f"/console/campaigns/{c}/nominations/new")
-    draft_story = "草稿：王芳在营业厅连续三年零投诉，这段还没写完"
+    draft_story = "王芳在营业厅工作八年，连续三年零投诉。她为听障客户学会了手语，"
     m.type("#nominee-search", "王芳", clear=True)
     m.element(pick).click()
+    m.type("#title", "用手语服务每一位客户", clear=True)
+    m.type("#summary", "为听障客户学习手语，连续三年零投诉。", clear=True)
     m.type("#story", draft_story, clear=True)
     form_tab = m.driver.current_window_handle
     m.driver.switch_to.new_window("tab")
@@ -603,7 +631,7 @@ def manager_nominates(ctx: Context, award: Award) -> Browser:
     m.page_check("nomination-draft-restored", screenshot=False)
     m.resize(PHONE)
     m.page_check("nomination-form-phone")
-    m.resize(DESKTOP)
+    m.driver.set_window_size(*DESKTOP)
     return m
 
 
@@ -621,6 +649,7 @@ def reviewer_scores(ctx: Context, award: Award) -> tuple[Browser, list[int], dic
     print("- the reviewer signs in; the queue", flush=True)
     b.open("/console/")
     checks.require(b.path().startswith("/console/login"), "the home page asks the reviewer to sign in", b.path())
+    b.page_check("login-reviewer", screenshot=False)
     b.sign_in("R1", PASSWORD)
     checks.require(b.path() == "/console/", "the reviewer lands on the home page", b.path())
     checks.check(f"已评 0 / {total}" in b.text("main"), f"the home page shows the round: 已评 0 / {total}", b.text("main"))
@@ -693,7 +722,8 @@ def round_closed(ctx: Context, award: Award, b: Browser, entries: list[int], fir
         "a locked entry shows the recorded scores, not an old unsaved draft of this browser",
         f"recorded {api_scores}, shown {shown}; draft note shown: "
         f"{b.driver.find_element(By.CSS_SELECTOR, '[data-draft-note]').is_displayed()}; "
-        f"localStorage awards-draft:review-{r}-{second}: {b.local_draft(f'review-{r}-{second}')}",
+        f"localStorage awards-draft:review-{r}-{second}: {b.local_draft(f'review-{r}-{second}')}; "
+        f"drafts this browser keeps: {b.draft_keys()}",
     )
     b.page_check("review-entry-locked-other", screenshot=False)
     b.open(f"/console/rounds/{r}")
@@ -709,18 +739,36 @@ def round_closed(ctx: Context, award: Award, b: Browser, entries: list[int], fir
     m.page_check("campaign-screening", screenshot=False)
 
 
-def english(ctx: Context) -> None:
+def english(ctx: Context, award: Award) -> None:
+    """A link to the campaign, opened in a new browser: the sign-in page,
+    switched to English, signs the manager in to that campaign."""
     checks = ctx.checks
+    c = award.campaign
     e = Browser(ctx, "English reader")
     try:
         print("- the sign-in page in English", flush=True)
-        e.open("/console/login")
+        e.open(f"/console/campaigns/{c}")
+        checks.require(
+            e.path().startswith("/console/login?next=") and f"campaigns%2F{c}" in e.path().replace("/", "%2F"),
+            "a link to the campaign asks to sign in first, keeping where it leads",
+            e.path(),
+        )
         checks.check(e.lang() == "zh-CN", "a new browser gets Chinese first", e.lang())
+        e.page_check("login-link", screenshot=False)
         e.click_through("header a[href^='/console/lang/en']")
-        checks.check(e.path() == "/console/login", "switching language comes back to the sign-in page", e.path())
-        checks.check(e.lang() == "en", "the sign-in page is in English (<html lang=en>)", e.lang())
-        checks.check(e.text("main form button[type=submit]") == "Sign in", "the button says Sign in", e.text("main"))
+        switched = e.path()
+        checks.check(e.lang() == "en", "/console/lang/en switches the sign-in page to English (<html lang=en>)", e.lang())
+        checks.check("Sign in" in e.text("h1"), "the heading is in English", e.text("h1"))
         e.page_check("login-en")
+        e.sign_in("M1", M1_PASSWORD, button="Sign in")
+        checks.check(
+            e.path() == f"/console/campaigns/{c}",
+            "after switching language on the sign-in page, signing in still leads to the page asked for",
+            f"after the switch: {switched}; after signing in: {e.path()}",
+        )
+        e.open(f"/console/campaigns/{c}")
+        checks.check(e.lang() == "en" and "Beijing time" in e.text("main"), "the campaign page is in English too", e.text("main"))
+        e.page_check("campaign-en", screenshot=False)
     finally:
         e.quit()
 
@@ -750,7 +798,7 @@ def walk(args, checks: Checks, server: Server, work: Path) -> None:
                 browser.quit()
             except Exception:  # noqa: BLE001 — a browser that died already
                 traceback.print_exc()
-    english(ctx)
+    english(ctx, award)
 
 
 def postgres_database(server: str) -> tuple[str, str]:
