@@ -42,6 +42,7 @@ pub fn routes(settings: &Settings, session_master: &[u8; 64]) -> impl HttpServic
         web::resource("/console").route(web::get().to(|| async { view::see_other("/console/") })),
         web::scope("/console")
             // Pages and assets travel compressed when the browser accepts it.
+            .wrap(actix_web::middleware::from_fn(view::quiet_sign_in))
             .wrap(actix_web::middleware::Compress::default())
             .app_data(forms)
             .app_data(paths)

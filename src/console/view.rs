@@ -262,6 +262,30 @@ pub fn url_encode(text: &str) -> String {
     out
 }
 
+/// Sending someone to sign in is not a failure of the service: the answer
+/// goes out without the error attached, so the request log does not record an
+/// expired session as an ERROR.
+pub async fn quiet_sign_in(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let res = next.call(req).await?.map_into_boxed_body();
+    let sign_in = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<PageError>())
+        .is_some_and(|e| matches!(e.failure, Failure::SignIn { .. }));
+    if !sign_in {
+        return Ok(res);
+    }
+    let (req, response) = res.into_parts();
+    let mut fresh = HttpResponse::build(response.status());
+    for (name, value) in response.headers() {
+        fresh.append_header((name.clone(), value.clone()));
+    }
+    Ok(actix_web::dev::ServiceResponse::new(req, fresh.body(response.into_body())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

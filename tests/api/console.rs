@@ -368,7 +368,7 @@ async fn a_reviewer_scores_a_queue_with_save_and_next(app: TestApp) {
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
-    assert_eq!(location(&res), format!("/console/rounds/{round_id}/entries/{}", entries[1]));
+    assert_eq!(location(&res), format!("/console/rounds/{round_id}/entries/{}?after={first}", entries[1]));
     let mine = app.my_assignments(round_id, &reviewer.token).await.ok();
     assert_eq!(mine.body["done"], 1);
     // Twenty saves of the same entry at once: one review, revised, none doubled or lost.

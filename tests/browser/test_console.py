@@ -660,7 +660,7 @@ def reviewer_scores(ctx: Context, award: Award) -> tuple[Browser, list[int], dic
 
     print("- the first entry: criteria by name, scores, save and next", flush=True)
     b.click_through(f"main a.button[href^='/console/rounds/{r}/entries/']")
-    first = int(b.path().split("/")[-1])
+    first = int(b.path().split("?")[0].split("/")[-1])
     rubric = b.text("form.rubric")
     for c in CRITERIA:
         checks.check(c["name"] in rubric, f"the rubric names {c['name']}", rubric)
@@ -671,7 +671,7 @@ def reviewer_scores(ctx: Context, award: Award) -> tuple[Browser, list[int], dic
     b.type("#comment", "事迹属实，材料翔实。")
     b.page_check("review-entry")
     b.click_through("button[name=action][value=next]")
-    second = int(b.path().split("/")[-1]) if b.path().startswith(f"/console/rounds/{r}/entries/") else None
+    second = int(b.path().split("?")[0].split("/")[-1]) if b.path().startswith(f"/console/rounds/{r}/entries/") else None
     checks.require(second is not None and second != first, "保存并下一位 opens another entry", b.path() + "\n" + b.text("main"))
     checks.check(b.text("#progress") == f"已评 1 / {total}", f"the progress went up: 已评 1 / {total}", b.text("#progress"))
     checks.check(

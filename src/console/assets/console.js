@@ -37,10 +37,16 @@
     return Array.prototype.slice.call(form.querySelectorAll("input[type=hidden][data-draft-field]"));
   }
 
+  function forget(name) {
+    try { localStorage.removeItem("awards-draft:" + name); } catch (e) { /* nothing kept */ }
+  }
+
   function restoreDraft(form) {
     var key = "awards-draft:" + form.getAttribute("data-draft");
+    // Drafts the server says are saved now (this one, or the one it came from).
+    (form.getAttribute("data-draft-also") || "").split(" ").forEach(function (name) { if (name) forget(name); });
     if (form.hasAttribute("data-draft-saved")) {
-      try { localStorage.removeItem(key); } catch (e) { /* nothing kept */ }
+      forget(form.getAttribute("data-draft"));
       return;
     }
     var text;
@@ -87,6 +93,14 @@
     if (form.hasAttribute("data-draft")) saveDraft(form);
     var next = form.querySelector("#title");
     if (next) next.focus();
+  });
+
+  // Signing out leaves nothing typed behind for the next person on this browser.
+  document.addEventListener("submit", function (event) {
+    if (!event.target.hasAttribute("data-clear-drafts")) return;
+    try {
+      Object.keys(localStorage).forEach(function (k) { if (k.indexOf("awards-draft:") === 0) localStorage.removeItem(k); });
+    } catch (e) { /* nothing kept */ }
   });
 
   document.addEventListener("DOMContentLoaded", function () {

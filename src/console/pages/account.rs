@@ -23,8 +23,17 @@ use crate::store::{preferences, PageRequest};
 struct LoginPage {
     w: Words,
     next: String,
+    /// This page with its `next`, as a query value (for the language link).
+    here: String,
     employee_no: String,
     problem: Option<String>,
+}
+
+impl LoginPage {
+    fn new(w: Words, next: String, employee_no: String, problem: Option<String>) -> Self {
+        let here = view::url_encode(&format!("/console/login?next={}", view::url_encode(&next)));
+        LoginPage { w, next, here, employee_no, problem }
+    }
 }
 
 #[derive(Deserialize)]
@@ -34,10 +43,7 @@ pub struct NextQuery {
 
 pub async fn login_form(req: HttpRequest, query: web::Query<NextQuery>) -> HttpResponse {
     let w = Words::new(view::lang_of(&req));
-    page(
-        StatusCode::OK,
-        &LoginPage { w, next: safe_next(query.next.as_deref()), employee_no: String::new(), problem: None },
-    )
+    page(StatusCode::OK, &LoginPage::new(w, safe_next(query.next.as_deref()), String::new(), None))
 }
 
 /// No Debug: it holds a password.
@@ -74,7 +80,7 @@ pub async fn login(
         let problem = Some(problem_text(lang, &error));
         let status = if error.status.is_server_error() { error.status } else { StatusCode::OK };
         let employee_no = form.employee_no.chars().take(32).collect();
-        page(status, &LoginPage { w: Words::new(lang), next: next.clone(), employee_no, problem })
+        page(status, &LoginPage::new(Words::new(lang), next.clone(), employee_no, problem))
     };
     if form.employee_no.trim().is_empty() || form.password.is_empty() || form.password.chars().count() > 256 {
         return Ok(refused(AppError::unauthorized("")));

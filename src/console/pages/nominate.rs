@@ -172,14 +172,20 @@ struct FormPage {
     saved: bool,
     notice: Option<String>,
     limits: (u64, u64, u64),
+    owner: i64,
 }
 
 impl FormPage {
+    /// The browser keeps drafts per person and per form.
     fn draft_key(&self) -> String {
         match &self.nomination {
-            Some(n) => format!("nomination-{}", n.id),
-            None => format!("new-nomination-{}", self.campaign.id),
+            Some(n) => format!("u{}-nomination-{}", self.owner, n.id),
+            None => self.new_draft_key(),
         }
+    }
+
+    fn new_draft_key(&self) -> String {
+        format!("u{}-new-nomination-{}", self.owner, self.campaign.id)
     }
 
     fn editable(&self) -> bool {
@@ -202,6 +208,7 @@ fn form_page(signed: &Signed, campaign: Campaign, nomination: Option<Nomination>
         saved: false,
         notice: None,
         limits: (TITLE_MAX, SUMMARY_MAX, STORY_MAX),
+        owner: signed.user.id,
     }
 }
 

@@ -56,19 +56,31 @@ struct QueuePage {
     round: Round,
     queue: MyAssignments,
     next: Option<i64>,
+    /// The browser draft of the entry saved last (save-and-next), to forget.
+    saved_key: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct AfterQuery {
+    after: Option<i64>,
 }
 
 pub async fn queue(
     state: web::Data<AppState>,
     signed: Signed,
     id: web::Path<i64>,
+    query: web::Query<AfterQuery>,
 ) -> Result<HttpResponse, PageError> {
     let (round, queue) = queue_of(&state, &signed, id.into_inner()).await?;
     let next = next_unscored(&queue, None);
-    Ok(page(
-        StatusCode::OK,
-        &QueuePage { w: Words::new(signed.lang), csrf: signed.csrf.clone(), round, queue, next },
-    ))
+    let saved_key = query.after.map(|entry| review_draft_key(signed.user.id, round.id, entry));
+    let csrf = signed.csrf.clone();
+    Ok(page(StatusCode::OK, &QueuePage { w: Words::new(signed.lang), csrf, round, queue, next, saved_key }))
+}
+
+/// Where the browser keeps one person's unsaved scores of one entry.
+fn review_draft_key(owner: i64, round_id: i64, nomination_id: i64) -> String {
+    format!("u{owner}-review-{round_id}-{nomination_id}")
 }
 
 /// The first entry not yet scored after `after` (wrapping round), if any.
@@ -100,11 +112,23 @@ struct ReviewPage {
     saved: bool,
     problem: Option<String>,
     notice: Option<String>,
+    owner: i64,
+    previous: Option<i64>,
 }
 
 impl ReviewPage {
+    /// The browser keeps drafts per person and per entry.
     fn draft_key(&self) -> String {
-        format!("review-{}-{}", self.round.id, self.entry.nomination_id)
+        self.key_of(self.entry.nomination_id)
+    }
+
+    fn key_of(&self, nomination_id: i64) -> String {
+        review_draft_key(self.owner, self.round.id, nomination_id)
+    }
+
+    /// The entry saved just before this one (save-and-next): its draft goes.
+    fn previous_key(&self) -> String {
+        self.previous.map(|id| self.key_of(id)).unwrap_or_default()
     }
 }
 
@@ -144,6 +168,8 @@ fn review_page(signed: &Signed, round: Round, queue: &MyAssignments, entry: Assi
         saved: false,
         problem: None,
         notice: None,
+        owner: signed.user.id,
+        previous: None,
     }
 }
 
@@ -159,6 +185,8 @@ fn entry_of(signed: &Signed, queue: &MyAssignments, nomination_id: i64) -> Resul
 #[derive(Deserialize)]
 pub struct SavedQuery {
     saved: Option<String>,
+    /// The entry saved by save-and-next before this one.
+    after: Option<i64>,
 }
 
 pub async fn entry(
@@ -171,10 +199,14 @@ pub async fn entry(
     let (round, queue) = queue_of(&state, &signed, round_id).await?;
     let entry = entry_of(&signed, &queue, nomination_id)?;
     let mut review = review_page(&signed, round, &queue, entry);
-    if query.saved.is_some() {
+    // A closed round's page shows what was recorded, never a browser's draft.
+    if query.saved.is_some() || !review.open {
         review.saved = true;
+    }
+    if query.saved.is_some() {
         review.notice = Some(signed.lang.t("review-saved"));
     }
+    review.previous = query.after;
     Ok(page(StatusCode::OK, &review))
 }
 
@@ -240,8 +272,10 @@ pub async fn save(
             done.reviewed = true;
         }
         return Ok(match next_unscored(&queue, Some(nomination_id)) {
-            Some(next) => see_other(&format!("/console/rounds/{round_id}/entries/{next}")),
-            None => see_other(&format!("/console/rounds/{round_id}?done=1")),
+            Some(next) => {
+                see_other(&format!("/console/rounds/{round_id}/entries/{next}?after={nomination_id}"))
+            }
+            None => see_other(&format!("/console/rounds/{round_id}?after={nomination_id}")),
         });
     }
     Ok(see_other(&format!("/console/rounds/{round_id}/entries/{nomination_id}?saved=1")))
