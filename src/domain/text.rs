@@ -49,6 +49,10 @@ macro_rules! text_enum {
             diesel::AsExpression, diesel::FromSqlRow,
         )]
         #[diesel(sql_type = diesel::sql_types::Text)]
+        // utoipa does not read a variant's `rename` when the word comes in
+        // through the macro: the words are snake_case names of the variants,
+        // and this says so to both (the test below holds them together).
+        #[serde(rename_all = "snake_case")]
         $vis enum $name {
             $($(#[$variant_meta])* #[serde(rename = $text)] $variant),+
         }
@@ -121,6 +125,19 @@ mod tests {
         }
         assert_eq!(Colour::parse("Red"), None);
         assert!(serde_json::from_str::<Colour>("\"purple\"").is_err());
+    }
+
+    fn schema_words<T: utoipa::PartialSchema>() -> serde_json::Value {
+        serde_json::to_value(T::schema()).unwrap()["enum"].clone()
+    }
+
+    #[test]
+    fn the_openapi_document_spells_the_words_as_stored() {
+        use crate::domain::{campaign::CampaignStatus, round::Scope, scoring::Aggregate};
+        assert_eq!(schema_words::<Colour>(), serde_json::json!(Colour::WORDS));
+        assert_eq!(schema_words::<CampaignStatus>(), serde_json::json!(CampaignStatus::WORDS));
+        assert_eq!(schema_words::<Aggregate>(), serde_json::json!(Aggregate::WORDS));
+        assert_eq!(schema_words::<Scope>(), serde_json::json!(Scope::WORDS));
     }
 
     #[test]
