@@ -5,8 +5,10 @@
 use std::sync::LazyLock;
 
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
+
+use super::view::{lang_of, Failure, PageError};
 
 pub struct Asset {
     /// `console.3f2a9c1b.css`: what pages link to.
@@ -33,16 +35,14 @@ pub static ASSETS: LazyLock<Assets> = LazyLock::new(|| Assets {
 });
 
 /// `GET /console/assets/{name}`: only the current names exist.
-pub async fn serve(name: web::Path<String>) -> HttpResponse {
+pub async fn serve(req: HttpRequest, name: web::Path<String>) -> Result<HttpResponse, PageError> {
     let assets = &*ASSETS;
     match [&assets.css, &assets.js, &assets.htmx].into_iter().find(|a| a.name == *name) {
-        Some(asset) => HttpResponse::Ok()
+        Some(asset) => Ok(HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, asset.content_type))
             .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
-            .body(asset.body),
-        None => HttpResponse::NotFound()
-            .insert_header((header::CONTENT_TYPE, "text/plain; charset=utf-8"))
-            .body("not found"),
+            .body(asset.body)),
+        None => Err(PageError::new(lang_of(&req), Failure::NotFound)),
     }
 }
 

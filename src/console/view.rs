@@ -123,9 +123,11 @@ pub fn page(status: StatusCode, template: &impl Template) -> HttpResponse {
             .body(html),
         Err(e) => {
             tracing::error!(error = %e, "a console page failed to render");
+            // The page could not be made: the words alone, in both languages.
+            let words = format!("{}\n{}", Lang::ZhCn.t("error-internal"), Lang::En.t("error-internal"));
             HttpResponse::InternalServerError()
                 .insert_header((header::CONTENT_TYPE, "text/plain; charset=utf-8"))
-                .body("500")
+                .body(words)
         }
     }
 }
