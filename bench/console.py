@@ -45,7 +45,7 @@ def console_sign_in(employee_no):
     return cookie
 
 
-def fetch(path, cookie=None, encoding="gzip, br"):
+def fetch(path, cookie=None, encoding="gzip"):
     c = conn()
     headers = {"accept-encoding": encoding}
     if cookie:
@@ -60,8 +60,8 @@ def fetch(path, cookie=None, encoding="gzip, br"):
 def page_weight(path, cookie):
     """Bytes on the wire for a first visit (page and every asset it links)
     and a later one (the page only: assets are cached as immutable)."""
-    page, _ = fetch(path, cookie)
-    html = page if not page.startswith(b"\x1f\x8b") else gzip.decompress(page)
+    page, encoding = fetch(path, cookie)
+    html = gzip.decompress(page) if encoding == "gzip" else page
     assets = re.findall(rb'/console/assets/[^"]+', html)
     first = len(page) + sum(len(fetch(a.decode())[0]) for a in assets)
     return first, len(page)
