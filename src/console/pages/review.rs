@@ -21,11 +21,13 @@ use crate::store::{PageRequest, StoreResult};
 
 const WHOLE_QUEUE: PageRequest = PageRequest { page: 1, per_page: PageRequest::MAX_PER_PAGE };
 
-/// The round and the reviewer's whole queue in it.
+/// The round and the reviewer's queue in it: the whole queue, or (`only`)
+/// one entry of it with the queue's counts.
 async fn queue_of(
     state: &AppState,
     signed: &Signed,
     round_id: i64,
+    only: Option<i64>,
 ) -> Result<(Round, MyAssignments), PageError> {
     let lang = signed.lang;
     signed.require(Role::Reviewer)?;
@@ -33,10 +35,13 @@ async fn queue_of(
     let found: StoreResult<_> = state
         .db
         .run(move |conn| {
-            Ok::<_, AppError>(
-                rounds::get(conn, round_id)
-                    .and_then(|round| Ok((round, reviews::mine(conn, round_id, reviewer, WHOLE_QUEUE)?))),
-            )
+            Ok::<_, AppError>(rounds::get(conn, round_id).and_then(|round| {
+                let queue = match only {
+                    Some(entry) => reviews::one_of_mine(conn, round_id, reviewer, entry)?,
+                    None => reviews::mine(conn, round_id, reviewer, WHOLE_QUEUE)?,
+                };
+                Ok((round, queue))
+            }))
         })
         .await
         .map_err(|e| PageError::new(lang, e))?;
@@ -71,8 +76,9 @@ pub async fn queue(
     id: web::Path<i64>,
     query: web::Query<AfterQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let (round, queue) = queue_of(&state, &signed, id.into_inner()).await?;
-    let next = next_unscored(&queue, None);
+    let (round, queue) = queue_of(&state, &signed, id.into_inner(), None).await?;
+    let flags: Vec<(i64, bool)> = queue.items.iter().map(|a| (a.nomination_id, a.reviewed)).collect();
+    let next = next_unscored(&flags, None);
     let saved_key = query.after.map(|entry| review_draft_key(signed.user.id, round.id, entry));
     let csrf = signed.csrf.clone();
     Ok(page(StatusCode::OK, &QueuePage { w: Words::new(signed.lang), csrf, round, queue, next, saved_key }))
@@ -83,11 +89,12 @@ fn review_draft_key(owner: i64, round_id: i64, nomination_id: i64) -> String {
     format!("u{owner}-review-{round_id}-{nomination_id}")
 }
 
-/// The first entry not yet scored after `after` (wrapping round), if any.
-fn next_unscored(queue: &MyAssignments, after: Option<i64>) -> Option<i64> {
-    let open = queue.items.iter().filter(|a| !a.reviewed && Some(a.nomination_id) != after);
-    let mut later = open.clone().filter(|a| after.is_none_or(|at| a.nomination_id > at));
-    later.next().or_else(|| open.clone().next()).map(|a| a.nomination_id)
+/// The first entry not yet scored after `after` (wrapping round), if any,
+/// in a queue of (entry, reviewed) in order.
+fn next_unscored(queue: &[(i64, bool)], after: Option<i64>) -> Option<i64> {
+    let open = queue.iter().filter(|(id, reviewed)| !reviewed && Some(*id) != after).map(|(id, _)| *id);
+    let mut later = open.clone().filter(|id| after.is_none_or(|at| *id > at));
+    later.next().or_else(|| open.clone().next())
 }
 
 /// One criterion's line in the rubric: what it is and what was entered.
@@ -196,7 +203,7 @@ pub async fn entry(
     query: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, PageError> {
     let (round_id, nomination_id) = path.into_inner();
-    let (round, queue) = queue_of(&state, &signed, round_id).await?;
+    let (round, queue) = queue_of(&state, &signed, round_id, Some(nomination_id)).await?;
     let entry = entry_of(&signed, &queue, nomination_id)?;
     let mut review = review_page(&signed, round, &queue, entry);
     // A closed round's page shows what was recorded, never a browser's draft.
@@ -224,7 +231,7 @@ pub async fn save(
     signed.check_post(&req, value("csrf"))?;
     let lang = signed.lang;
     let (round_id, nomination_id) = path.into_inner();
-    let (round, queue) = queue_of(&state, &signed, round_id).await?;
+    let (round, queue) = queue_of(&state, &signed, round_id, Some(nomination_id)).await?;
     let entry = entry_of(&signed, &queue, nomination_id)?;
     let mut review = review_page(&signed, round, &queue, entry);
     review.comment = value("comment").to_owned();
@@ -267,11 +274,13 @@ pub async fn save(
         return Ok(page(shown.status, &review));
     }
     if value("action") == "next" {
-        let mut queue = queue;
-        if let Some(done) = queue.items.iter_mut().find(|a| a.nomination_id == nomination_id) {
-            done.reviewed = true;
-        }
-        return Ok(match next_unscored(&queue, Some(nomination_id)) {
+        let reviewer = signed.user.id;
+        let flags = state
+            .db
+            .run(move |conn| reviews::queue_flags(conn, round_id, reviewer))
+            .await
+            .map_err(|e| PageError::new(lang, e))?;
+        return Ok(match next_unscored(&flags, Some(nomination_id)) {
             Some(next) => {
                 see_other(&format!("/console/rounds/{round_id}/entries/{next}?after={nomination_id}"))
             }

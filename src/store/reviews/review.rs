@@ -54,6 +54,46 @@ pub fn mine(
     reviewer: i64,
     page: PageRequest,
 ) -> StoreResult<MyAssignments> {
+    assignments_of(conn, round_id, reviewer, None, page)
+}
+
+/// One of the reviewer's assignments (an empty `items` if it is not theirs),
+/// with the queue's counts: what one entry's page needs, without the rest.
+pub fn one_of_mine(
+    conn: &mut DbConn,
+    round_id: i64,
+    reviewer: i64,
+    nomination_id: i64,
+) -> StoreResult<MyAssignments> {
+    assignments_of(conn, round_id, reviewer, Some(nomination_id), PageRequest { page: 1, per_page: 1 })
+}
+
+/// The reviewer's queue in order, each entry with whether it is reviewed.
+pub fn queue_flags(conn: &mut DbConn, round_id: i64, reviewer: i64) -> StoreResult<Vec<(i64, bool)>> {
+    let assigned: Vec<i64> = assignments::table
+        .filter(assignments::round_id.eq(round_id))
+        .filter(assignments::reviewer_id.eq(reviewer))
+        .order(assignments::nomination_id)
+        .select(assignments::nomination_id)
+        .load(conn)?;
+    let reviewed: std::collections::BTreeSet<i64> = reviews::table
+        .filter(reviews::round_id.eq(round_id))
+        .filter(reviews::reviewer_id.eq(reviewer))
+        .select(reviews::nomination_id)
+        .load::<i64>(conn)?
+        .into_iter()
+        .collect();
+    Ok(assigned.into_iter().map(|id| (id, reviewed.contains(&id))).collect())
+}
+
+fn assignments_of(
+    conn: &mut DbConn,
+    round_id: i64,
+    reviewer: i64,
+    only: Option<i64>,
+    page: PageRequest,
+) -> StoreResult<MyAssignments> {
+    let (first, last) = only.map_or((i64::MIN, i64::MAX), |id| (id, id));
     let round = round_store::get(conn, round_id)?;
     let total = assignments::table
         .filter(assignments::round_id.eq(round_id))
@@ -76,6 +116,7 @@ pub fn mine(
         .inner_join(branches::table.on(branches::id.eq(entries::branch_id)))
         .filter(assignments::round_id.eq(round_id))
         .filter(assignments::reviewer_id.eq(reviewer))
+        .filter(assignments::nomination_id.between(first, last))
         .order(assignments::nomination_id)
         .limit(page.per_page)
         .offset(page.offset())
