@@ -5,10 +5,8 @@
 use std::sync::LazyLock;
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 use sha2::{Digest, Sha256};
-
-use super::view::{lang_of, Failure, PageError};
 
 pub struct Asset {
     /// `console.3f2a9c1b.css`: what pages link to.
@@ -34,16 +32,16 @@ pub static ASSETS: LazyLock<Assets> = LazyLock::new(|| Assets {
     htmx: asset("htmx", "js", "text/javascript; charset=utf-8", include_bytes!("assets/htmx.min.js")),
 });
 
-/// `GET /console/assets/{name}`: only the current names exist.
-pub async fn serve(req: HttpRequest, name: web::Path<String>) -> Result<HttpResponse, PageError> {
+/// The answer for `GET /console/assets/{name}`: only the current names exist.
+pub fn serve(name: &str) -> Option<HttpResponse> {
     let assets = &*ASSETS;
-    match [&assets.css, &assets.js, &assets.htmx].into_iter().find(|a| a.name == *name) {
-        Some(asset) => Ok(HttpResponse::Ok()
+    let asset = [&assets.css, &assets.js, &assets.htmx].into_iter().find(|a| a.name == name)?;
+    Some(
+        HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, asset.content_type))
             .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
-            .body(asset.body)),
-        None => Err(PageError::new(lang_of(&req), Failure::NotFound)),
-    }
+            .body(asset.body),
+    )
 }
 
 #[cfg(test)]

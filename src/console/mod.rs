@@ -47,7 +47,12 @@ pub fn routes(settings: &Settings, session_master: &[u8; 64]) -> impl HttpServic
             .app_data(forms)
             .app_data(paths)
             .app_data(queries)
-            .route("/assets/{name}", web::get().to(assets::serve))
+            .route(
+                "/assets/{name}",
+                web::get().to(|req: HttpRequest, name: web::Path<String>| async move {
+                    assets::serve(&name).ok_or_else(|| PageError::new(view::lang_of(&req), Failure::NotFound))
+                }),
+            )
             .service(web::scope("").wrap(sessions).configure(pages::configure).default_service(web::to(
                 |req: HttpRequest| async move {
                     Err::<actix_web::HttpResponse, _>(PageError::new(view::lang_of(&req), Failure::NotFound))
