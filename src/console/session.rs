@@ -83,11 +83,7 @@ impl Signed {
     }
 
     pub fn actor(&self) -> crate::domain::access::Actor {
-        crate::domain::access::Actor {
-            id: self.user.id,
-            roles: self.user.roles(),
-            branch_id: self.user.branch_id,
-        }
+        self.user.actor()
     }
 
     pub fn require(&self, role: Role) -> Result<(), PageError> {

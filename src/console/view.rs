@@ -167,10 +167,10 @@ pub enum Failure {
 
 impl From<AppError> for Failure {
     fn from(e: AppError) -> Self {
-        match e.status {
-            StatusCode::NOT_FOUND => Failure::NotFound,
-            StatusCode::FORBIDDEN => Failure::App(e),
-            _ => Failure::App(e),
+        if e.status == StatusCode::NOT_FOUND {
+            Failure::NotFound
+        } else {
+            Failure::App(e)
         }
     }
 }

@@ -41,7 +41,7 @@ impl AuthUser {
     }
 
     pub fn actor(&self) -> crate::domain::access::Actor {
-        crate::domain::access::Actor { id: self.0.id, roles: self.0.roles(), branch_id: self.0.branch_id }
+        self.0.actor()
     }
 
     pub fn require(self, role: Role) -> AppResult<Self> {

@@ -65,6 +65,11 @@ impl User {
         Roles::new(self.roles.iter().copied())
     }
 
+    /// The account as the rules see whoever acts: id, roles, branch.
+    pub fn actor(&self) -> crate::domain::access::Actor {
+        crate::domain::access::Actor { id: self.id, roles: self.roles(), branch_id: self.branch_id }
+    }
+
     pub fn is_active(&self) -> bool {
         self.status == UserStatus::Active
     }
