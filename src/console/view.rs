@@ -9,7 +9,9 @@ use chrono_tz::Tz;
 use super::assets::ASSETS;
 use crate::domain::time::Timestamp;
 use crate::http::errors::AppError;
+use crate::http::AppState;
 use crate::i18n::{Arg, Lang};
+use crate::store::{StoreError, StoreResult};
 
 pub const LANG_COOKIE: &str = "awards_lang";
 
@@ -201,6 +203,22 @@ struct ErrorPage {
     heading: String,
     message: String,
     signed_in: bool,
+}
+
+/// Runs store work off the async threads. The outer error (no connection,
+/// the pool gave up) is a failure page; the inner result is the store's, for
+/// the page to show a refusal in place.
+pub async fn store<T: Send + 'static>(
+    state: &AppState,
+    lang: Lang,
+    f: impl FnOnce(&mut crate::db::DbConn) -> StoreResult<T> + Send + 'static,
+) -> Result<StoreResult<T>, PageError> {
+    state.db.run(move |conn| Ok::<_, AppError>(f(conn))).await.map_err(|e| PageError::new(lang, e))
+}
+
+/// A store error where the page has nothing better to show: a failure page.
+pub fn fail(lang: Lang, error: StoreError) -> PageError {
+    PageError::new(lang, AppError::from(error))
 }
 
 /// The message a person reads for an answer of the rules: the catalog's

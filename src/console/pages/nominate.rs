@@ -8,36 +8,23 @@ use serde::Deserialize;
 
 use crate::console::refusals::{self, Shown};
 use crate::console::session::Signed;
-use crate::console::view::{page, see_other, Failure, PageError, Words};
+use crate::console::view::{fail, page, see_other, store, Failure, PageError, Words};
 use crate::domain::campaign::{nomination_window, NominationStatus};
 use crate::domain::nomination::{self as rules, TextProblem, STORY_MAX, SUMMARY_MAX, TITLE_MAX};
 use crate::domain::roles::Role;
-use crate::http::errors::AppError;
 use crate::http::AppState;
 use crate::i18n::Lang;
 use crate::store::campaigns::{self, Campaign};
 use crate::store::nominations::{
     self, Nomination, NominationFilter, NominationSort, NominationText, TextPatch,
 };
-use crate::store::users::{self, User, UserFilter};
-use crate::store::{PageRequest, StoreError, StoreResult};
+use crate::store::users::{self, Pick};
+use crate::store::PageRequest;
 
 /// The manager's own branch; admins and others have no nomination pages.
 fn own_branch(signed: &Signed) -> Result<i64, PageError> {
     signed.require(Role::Manager)?;
     signed.user.branch_id.ok_or_else(|| PageError::new(signed.lang, Failure::Forbidden))
-}
-
-async fn store<T: Send + 'static>(
-    state: &AppState,
-    lang: Lang,
-    f: impl FnOnce(&mut crate::db::DbConn) -> StoreResult<T> + Send + 'static,
-) -> Result<StoreResult<T>, PageError> {
-    state.db.run(move |conn| Ok::<_, AppError>(f(conn))).await.map_err(|e| PageError::new(lang, e))
-}
-
-fn fail(lang: Lang, error: StoreError) -> PageError {
-    PageError::new(lang, AppError::from(error))
 }
 
 pub struct Quota {
@@ -457,7 +444,7 @@ pub struct StaffQuery {
 #[template(path = "staff_options.html", config = "src/console/askama.toml")]
 struct StaffOptions {
     w: Words,
-    people: Vec<User>,
+    people: Vec<Pick>,
     searched: bool,
 }
 
@@ -476,16 +463,8 @@ pub async fn staff(
             &StaffOptions { w: Words::new(lang), people: vec![], searched: false },
         ));
     }
-    let filter = UserFilter {
-        branch_id: Some(branch),
-        status: Some("active".into()),
-        q: Some(q),
-        ..Default::default()
-    };
-    let people =
-        store(&state, lang, move |conn| users::list(conn, &filter, PageRequest { page: 1, per_page: 20 }))
-            .await?
-            .map_err(|e| fail(lang, e))?
-            .items;
+    let people = store(&state, lang, move |conn| users::branch_staff_matching(conn, branch, &q, 20))
+        .await?
+        .map_err(|e| fail(lang, e))?;
     Ok(page(StatusCode::OK, &StaffOptions { w: Words::new(lang), people, searched: true }))
 }

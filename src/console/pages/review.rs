@@ -10,47 +10,52 @@ use serde::Deserialize;
 
 use crate::console::refusals;
 use crate::console::session::Signed;
-use crate::console::view::{page, see_other, Failure, PageError, Words};
+use crate::console::view::{fail, page, see_other, store, Failure, PageError, Words};
 use crate::domain::roles::Role;
 use crate::domain::round::RoundStatus;
-use crate::http::errors::AppError;
 use crate::http::AppState;
-use crate::store::reviews::{self, Assignment, MyAssignments};
+use crate::store::reviews::{self, Assignment, MyAssignments, QueueLine};
 use crate::store::rounds::{self, Criterion, Round};
-use crate::store::{PageRequest, StoreResult};
 
-const WHOLE_QUEUE: PageRequest = PageRequest { page: 1, per_page: PageRequest::MAX_PER_PAGE };
-
-/// The round and the reviewer's queue in it: the whole queue, or (`only`)
-/// one entry of it with the queue's counts.
+/// The round and the reviewer's queue in it (titles and flags, no dossiers).
 async fn queue_of(
     state: &AppState,
     signed: &Signed,
     round_id: i64,
-    only: Option<i64>,
-) -> Result<(Round, MyAssignments), PageError> {
+) -> Result<(Round, Vec<QueueLine>), PageError> {
     let lang = signed.lang;
     signed.require(Role::Reviewer)?;
     let reviewer = signed.user.id;
-    let found: StoreResult<_> = state
-        .db
-        .run(move |conn| {
-            Ok::<_, AppError>(rounds::get(conn, round_id).and_then(|round| {
-                let queue = match only {
-                    Some(entry) => reviews::one_of_mine(conn, round_id, reviewer, entry)?,
-                    None => reviews::mine(conn, round_id, reviewer, WHOLE_QUEUE)?,
-                };
-                Ok((round, queue))
-            }))
-        })
-        .await
-        .map_err(|e| PageError::new(lang, e))?;
-    let (round, queue) = found.map_err(|e| PageError::new(lang, AppError::from(e)))?;
+    let (round, lines) = store(state, lang, move |conn| {
+        Ok((rounds::get(conn, round_id)?, reviews::queue(conn, round_id, reviewer)?))
+    })
+    .await?
+    .map_err(|e| fail(lang, e))?;
     // A round with nothing for this reviewer is not theirs to see.
-    if queue.total == 0 {
+    if lines.is_empty() {
         return Err(PageError::new(lang, Failure::NotFound));
     }
-    Ok((round, queue))
+    Ok((round, lines))
+}
+
+/// The round and one entry of the reviewer's queue, with the queue's counts;
+/// an entry not in their queue is not there.
+async fn entry_of(
+    state: &AppState,
+    signed: &Signed,
+    round_id: i64,
+    nomination_id: i64,
+) -> Result<(Round, MyAssignments, Assignment), PageError> {
+    let lang = signed.lang;
+    signed.require(Role::Reviewer)?;
+    let reviewer = signed.user.id;
+    let (round, mut queue) = store(state, lang, move |conn| {
+        Ok((rounds::get(conn, round_id)?, reviews::one_of_mine(conn, round_id, reviewer, nomination_id)?))
+    })
+    .await?
+    .map_err(|e| fail(lang, e))?;
+    let entry = queue.items.pop().ok_or_else(|| PageError::new(lang, Failure::NotFound))?;
+    Ok((round, queue, entry))
 }
 
 #[derive(Template)]
@@ -59,7 +64,8 @@ struct QueuePage {
     w: Words,
     csrf: String,
     round: Round,
-    queue: MyAssignments,
+    lines: Vec<QueueLine>,
+    done: i64,
     next: Option<i64>,
     /// The browser draft of the entry saved last (save-and-next), to forget.
     saved_key: Option<String>,
@@ -76,12 +82,15 @@ pub async fn queue(
     id: web::Path<i64>,
     query: web::Query<AfterQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let (round, queue) = queue_of(&state, &signed, id.into_inner(), None).await?;
-    let flags: Vec<(i64, bool)> = queue.items.iter().map(|a| (a.nomination_id, a.reviewed)).collect();
-    let next = next_unscored(&flags, None);
+    let (round, lines) = queue_of(&state, &signed, id.into_inner()).await?;
+    let next = next_unscored(&lines, None);
+    let done = lines.iter().filter(|l| l.reviewed).count() as i64;
     let saved_key = query.after.map(|entry| review_draft_key(signed.user.id, round.id, entry));
     let csrf = signed.csrf.clone();
-    Ok(page(StatusCode::OK, &QueuePage { w: Words::new(signed.lang), csrf, round, queue, next, saved_key }))
+    Ok(page(
+        StatusCode::OK,
+        &QueuePage { w: Words::new(signed.lang), csrf, round, lines, done, next, saved_key },
+    ))
 }
 
 /// Where the browser keeps one person's unsaved scores of one entry.
@@ -90,9 +99,10 @@ fn review_draft_key(owner: i64, round_id: i64, nomination_id: i64) -> String {
 }
 
 /// The first entry not yet scored after `after` (wrapping round), if any,
-/// in a queue of (entry, reviewed) in order.
-fn next_unscored(queue: &[(i64, bool)], after: Option<i64>) -> Option<i64> {
-    let open = queue.iter().filter(|(id, reviewed)| !reviewed && Some(*id) != after).map(|(id, _)| *id);
+/// in a queue in order.
+fn next_unscored(queue: &[QueueLine], after: Option<i64>) -> Option<i64> {
+    let open =
+        queue.iter().filter(|l| !l.reviewed && Some(l.nomination_id) != after).map(|l| l.nomination_id);
     let mut later = open.clone().filter(|id| after.is_none_or(|at| *id > at));
     later.next().or_else(|| open.clone().next())
 }
@@ -180,15 +190,6 @@ fn review_page(signed: &Signed, round: Round, queue: &MyAssignments, entry: Assi
     }
 }
 
-fn entry_of(signed: &Signed, queue: &MyAssignments, nomination_id: i64) -> Result<Assignment, PageError> {
-    queue
-        .items
-        .iter()
-        .find(|a| a.nomination_id == nomination_id)
-        .cloned()
-        .ok_or_else(|| PageError::new(signed.lang, Failure::NotFound))
-}
-
 #[derive(Deserialize)]
 pub struct SavedQuery {
     saved: Option<String>,
@@ -203,8 +204,7 @@ pub async fn entry(
     query: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, PageError> {
     let (round_id, nomination_id) = path.into_inner();
-    let (round, queue) = queue_of(&state, &signed, round_id, Some(nomination_id)).await?;
-    let entry = entry_of(&signed, &queue, nomination_id)?;
+    let (round, queue, entry) = entry_of(&state, &signed, round_id, nomination_id).await?;
     let mut review = review_page(&signed, round, &queue, entry);
     // A closed round's page shows what was recorded, never a browser's draft.
     if query.saved.is_some() || !review.open {
@@ -231,8 +231,7 @@ pub async fn save(
     signed.check_post(&req, value("csrf"))?;
     let lang = signed.lang;
     let (round_id, nomination_id) = path.into_inner();
-    let (round, queue) = queue_of(&state, &signed, round_id, Some(nomination_id)).await?;
-    let entry = entry_of(&signed, &queue, nomination_id)?;
+    let (round, queue, entry) = entry_of(&state, &signed, round_id, nomination_id).await?;
     let mut review = review_page(&signed, round, &queue, entry);
     review.comment = value("comment").to_owned();
     let mut scores = BTreeMap::new();
@@ -261,13 +260,10 @@ pub async fn save(
     }
     let user = (*signed.user).clone();
     let comment = Some(review.comment.trim().to_owned()).filter(|c| !c.is_empty());
-    let saved: StoreResult<_> = state
-        .db
-        .run(move |conn| {
-            Ok::<_, AppError>(reviews::submit(conn, &user, round_id, nomination_id, scores, comment))
-        })
-        .await
-        .map_err(|e| PageError::new(lang, e))?;
+    let saved = store(&state, lang, move |conn| {
+        reviews::submit(conn, &user, round_id, nomination_id, scores, comment)
+    })
+    .await?;
     if let Err(refused) = saved {
         let shown = refusals::shown(lang, refused);
         review.problem = Some(shown.text);
@@ -275,12 +271,10 @@ pub async fn save(
     }
     if value("action") == "next" {
         let reviewer = signed.user.id;
-        let flags = state
-            .db
-            .run(move |conn| reviews::queue_flags(conn, round_id, reviewer))
-            .await
-            .map_err(|e| PageError::new(lang, e))?;
-        return Ok(match next_unscored(&flags, Some(nomination_id)) {
+        let lines = store(&state, lang, move |conn| reviews::queue(conn, round_id, reviewer))
+            .await?
+            .map_err(|e| fail(lang, e))?;
+        return Ok(match next_unscored(&lines, Some(nomination_id)) {
             Some(next) => {
                 see_other(&format!("/console/rounds/{round_id}/entries/{next}?after={nomination_id}"))
             }

@@ -35,8 +35,11 @@ pub struct CampaignCounts {
 pub fn counts(conn: &mut DbConn, campaign_id: i64, branch_scope: Option<i64>) -> StoreResult<CampaignCounts> {
     let campaign = campaign_store::get(conn, campaign_id)?;
     let quota = campaign.nominations_per_branch as i64;
+    // One branch's page counts that branch's nominations only.
+    let (first, last) = branch_scope.map_or((i64::MIN, i64::MAX), |b| (b, b));
     let by_status: Vec<(i64, String, i64)> = nominations::table
         .filter(nominations::campaign_id.eq(campaign_id))
+        .filter(nominations::branch_id.between(first, last))
         .group_by((nominations::branch_id, nominations::status))
         .select((nominations::branch_id, nominations::status, diesel::dsl::count_star()))
         .load(conn)?;

@@ -18,7 +18,7 @@ pub use assign::{generate, AssignmentReport};
 pub use export::{all_for_export, ReviewExport};
 pub use panel::{panel, set_panel};
 pub use progress::{progress, EntryProgress, Progress, ReviewerProgress};
-pub use review::{mine, one_of_mine, queue_flags, submit, Assignment, MyAssignments, SavedReview};
+pub use review::{mine, one_of_mine, queue, submit, Assignment, MyAssignments, QueueLine, SavedReview};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PanelMember {

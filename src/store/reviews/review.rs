@@ -68,22 +68,55 @@ pub fn one_of_mine(
     assignments_of(conn, round_id, reviewer, Some(nomination_id), PageRequest { page: 1, per_page: 1 })
 }
 
-/// The reviewer's queue in order, each entry with whether it is reviewed.
-pub fn queue_flags(conn: &mut DbConn, round_id: i64, reviewer: i64) -> StoreResult<Vec<(i64, bool)>> {
-    let assigned: Vec<i64> = assignments::table
+/// One line of a reviewer's queue: what the list shows, not the dossier.
+#[derive(Debug, Clone)]
+pub struct QueueLine {
+    pub nomination_id: i64,
+    pub title: String,
+    pub nominee_name: String,
+    pub branch_name: String,
+    pub reviewed: bool,
+}
+
+/// The reviewer's whole queue in order, in one query: each entry's title,
+/// nominee and branch, and whether this reviewer has reviewed it.
+pub fn queue(conn: &mut DbConn, round_id: i64, reviewer: i64) -> StoreResult<Vec<QueueLine>> {
+    let rows = assignments::table
+        .inner_join(nominations::table.on(nominations::id.eq(assignments::nomination_id)))
+        .inner_join(users::table.on(users::id.eq(nominations::nominee_id)))
+        .inner_join(
+            entries::table.on(entries::round_id
+                .eq(assignments::round_id)
+                .and(entries::nomination_id.eq(assignments::nomination_id))),
+        )
+        .inner_join(branches::table.on(branches::id.eq(entries::branch_id)))
+        .left_join(
+            reviews::table.on(reviews::round_id
+                .eq(assignments::round_id)
+                .and(reviews::nomination_id.eq(assignments::nomination_id))
+                .and(reviews::reviewer_id.eq(assignments::reviewer_id))),
+        )
         .filter(assignments::round_id.eq(round_id))
         .filter(assignments::reviewer_id.eq(reviewer))
         .order(assignments::nomination_id)
-        .select(assignments::nomination_id)
-        .load(conn)?;
-    let reviewed: std::collections::BTreeSet<i64> = reviews::table
-        .filter(reviews::round_id.eq(round_id))
-        .filter(reviews::reviewer_id.eq(reviewer))
-        .select(reviews::nomination_id)
-        .load::<i64>(conn)?
+        .select((
+            assignments::nomination_id,
+            nominations::title,
+            users::name,
+            branches::name,
+            reviews::nomination_id.nullable(),
+        ))
+        .load::<(i64, String, String, String, Option<i64>)>(conn)?;
+    Ok(rows
         .into_iter()
-        .collect();
-    Ok(assigned.into_iter().map(|id| (id, reviewed.contains(&id))).collect())
+        .map(|(nomination_id, title, nominee_name, branch_name, review)| QueueLine {
+            nomination_id,
+            title,
+            nominee_name,
+            branch_name,
+            reviewed: review.is_some(),
+        })
+        .collect())
 }
 
 fn assignments_of(

@@ -156,6 +156,36 @@ pub fn list(conn: &mut DbConn, filter: &UserFilter, page: PageRequest) -> StoreR
     Ok(page.of(items, total))
 }
 
+/// Someone to pick by name: who they are to a reader.
+#[derive(Debug, Clone)]
+pub struct Pick {
+    pub id: i64,
+    pub name: String,
+    pub employee_no: String,
+}
+
+/// Up to `limit` active people of one branch whose name or employee number
+/// holds `text`, by employee number: a picker needs no total and no company.
+pub fn branch_staff_matching(
+    conn: &mut DbConn,
+    branch_id: i64,
+    text: &str,
+    limit: i64,
+) -> StoreResult<Vec<Pick>> {
+    let pattern = contains_pattern(text);
+    let rows = users::table
+        .filter(users::branch_id.eq(branch_id))
+        .filter(users::status.eq(UserStatus::Active))
+        .filter(
+            users::name.like(pattern.clone()).escape('\\').or(users::employee_no.like(pattern).escape('\\')),
+        )
+        .order(users::employee_no.asc())
+        .limit(limit)
+        .select((users::id, users::name, users::employee_no))
+        .load::<(i64, String, String)>(conn)?;
+    Ok(rows.into_iter().map(|(id, name, employee_no)| Pick { id, name, employee_no }).collect())
+}
+
 fn require_branch(conn: &mut DbConn, branch_id: Option<i64>) -> StoreResult<()> {
     if let Some(id) = branch_id {
         let exists: i64 = branches::table.filter(branches::id.eq(id)).count().get_result(conn)?;
