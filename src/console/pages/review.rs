@@ -50,7 +50,9 @@ async fn entry_of(
     signed.require(Role::Reviewer)?;
     let reviewer = signed.user.id;
     let (round, mut queue) = store(state, lang, move |conn| {
-        Ok((rounds::get(conn, round_id)?, reviews::one_of_mine(conn, round_id, reviewer, nomination_id)?))
+        let round = rounds::get(conn, round_id)?;
+        let queue = reviews::one_of_mine(conn, &round, reviewer, nomination_id)?;
+        Ok((round, queue))
     })
     .await?
     .map_err(|e| fail(lang, e))?;

@@ -54,18 +54,20 @@ pub fn mine(
     reviewer: i64,
     page: PageRequest,
 ) -> StoreResult<MyAssignments> {
-    assignments_of(conn, round_id, reviewer, None, page)
+    let round = round_store::get(conn, round_id)?;
+    assignments_of(conn, &round, reviewer, None, page)
 }
 
-/// One of the reviewer's assignments (an empty `items` if it is not theirs),
-/// with the queue's counts: what one entry's page needs, without the rest.
+/// One of the reviewer's assignments in a round already read (an empty
+/// `items` if it is not theirs), with the queue's counts: what one entry's
+/// page needs, without the rest.
 pub fn one_of_mine(
     conn: &mut DbConn,
-    round_id: i64,
+    round: &Round,
     reviewer: i64,
     nomination_id: i64,
 ) -> StoreResult<MyAssignments> {
-    assignments_of(conn, round_id, reviewer, Some(nomination_id), PageRequest { page: 1, per_page: 1 })
+    assignments_of(conn, round, reviewer, Some(nomination_id), PageRequest { page: 1, per_page: 1 })
 }
 
 /// One line of a reviewer's queue: what the list shows, not the dossier.
@@ -121,13 +123,13 @@ pub fn queue(conn: &mut DbConn, round_id: i64, reviewer: i64) -> StoreResult<Vec
 
 fn assignments_of(
     conn: &mut DbConn,
-    round_id: i64,
+    round: &Round,
     reviewer: i64,
     only: Option<i64>,
     page: PageRequest,
 ) -> StoreResult<MyAssignments> {
     let (first, last) = only.map_or((i64::MIN, i64::MAX), |id| (id, id));
-    let round = round_store::get(conn, round_id)?;
+    let round_id = round.id;
     let total = assignments::table
         .filter(assignments::round_id.eq(round_id))
         .filter(assignments::reviewer_id.eq(reviewer))
