@@ -4,8 +4,9 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
+use crate::helpers::browser::{location, Browser};
 use crate::helpers::fixtures::{criteria, criterion_ids};
-use crate::helpers::{Response, TestApp, PASSWORD};
+use crate::helpers::{TestApp, PASSWORD};
 use crate::on_both;
 
 on_both!(
@@ -18,83 +19,8 @@ on_both!(
     a_reviewer_scores_a_queue_with_save_and_next,
     a_password_change_ends_console_sessions,
     the_chosen_language_follows_the_person,
-    each_role_reaches_only_its_own_pages,
     a_manager_sees_the_outcomes_once_published
 );
-
-/// A browser: its cookie jar (one cookie is enough here) and our origin.
-struct Browser<'a> {
-    app: &'a TestApp,
-    cookies: Vec<(String, String)>,
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        Browser { app, cookies: vec![] }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
-    }
-
-    fn keep_cookies(&mut self, res: &Response) {
-        for value in res.headers.get_all("set-cookie") {
-            let text = value.to_str().unwrap();
-            let pair = text.split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            self.cookies.retain(|(k, _)| k != name);
-            if !value.is_empty() {
-                self.cookies.push((name.to_owned(), value.to_owned()));
-            }
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Response {
-        let res =
-            self.app.call(Method::GET, path).header("cookie", &self.cookie_header()).unchecked().send().await;
-        self.keep_cookies(&res);
-        res
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Response {
-        let body = serde_urlencoded::to_string(form).unwrap();
-        let res = self
-            .app
-            .call(Method::POST, path)
-            .header("cookie", &self.cookie_header())
-            .header("origin", &self.app.address)
-            .body("application/x-www-form-urlencoded", body)
-            .unchecked()
-            .send()
-            .await;
-        self.keep_cookies(&res);
-        res
-    }
-
-    async fn sign_in(&mut self, employee_no: &str) {
-        let res = self
-            .post(
-                "/console/login",
-                &[("employee_no", employee_no), ("password", PASSWORD), ("next", "/console/")],
-            )
-            .await;
-        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
-        assert_eq!(res.headers["location"], "/console/");
-    }
-
-    /// The CSRF token of the page at `path`.
-    async fn csrf(&mut self, path: &str) -> String {
-        let page = self.get(path).await.text();
-        let at =
-            page.find("name=\"csrf\" value=\"").unwrap_or_else(|| panic!("no csrf field on {path}: {page}"));
-        let rest = &page[at + "name=\"csrf\" value=\"".len()..];
-        rest[..rest.find('"').unwrap()].to_owned()
-    }
-}
-
-fn location(res: &Response) -> &str {
-    res.headers["location"].to_str().unwrap()
-}
 
 async fn sign_in_page_speaks_chinese_first(app: TestApp) {
     let mut browser = Browser::new(&app);
@@ -444,63 +370,6 @@ async fn the_chosen_language_follows_the_person(app: TestApp) {
     phone.sign_in("M1").await;
     let home = phone.get("/console/").await.text();
     assert!(home.contains("<html lang=\"en\">"), "{home}");
-}
-
-/// The console's routes × roles: a page of another role is refused, another
-/// branch's nomination does not exist, and nothing answers 5xx.
-async fn each_role_reaches_only_its_own_pages(app: TestApp) {
-    let f = crate::helpers::fixtures::field(&app, 1, 1).await;
-    let (company, branch) = f.nominations.values().next().copied().unwrap();
-    let _ = company;
-    app.user("M-OWN", Some(branch), &["manager"]).await;
-    let other_branch = f.nominations.values().map(|(_, b)| *b).find(|b| *b != branch).unwrap();
-    app.user("M-OTHER", Some(other_branch), &["manager"]).await;
-    let own_nomination = f.nominations.iter().find(|(_, (_, b))| *b == branch).map(|(id, _)| *id).unwrap();
-    let campaign = f.campaign;
-    let manager_pages = [
-        format!("/console/campaigns/{campaign}"),
-        format!("/console/campaigns/{campaign}/nominations/new"),
-        format!("/console/campaigns/{campaign}/staff?q=E"),
-    ];
-    let reviewer_pages = ["/console/rounds/1".to_owned(), "/console/rounds/1/entries/1".to_owned()];
-    // A plain employee and a reviewer: no manager page.
-    for who in ["PLAIN-E", "GROUP-R0"] {
-        let mut browser = Browser::new(&app);
-        browser.sign_in(who).await;
-        assert_eq!(browser.get("/console/").await.status, StatusCode::OK);
-        for path in &manager_pages {
-            assert_eq!(browser.get(path).await.status, StatusCode::FORBIDDEN, "{who} {path}");
-        }
-    }
-    // A manager: no reviewer page, and another branch's nomination is not there.
-    let mut other = Browser::new(&app);
-    other.sign_in("M-OTHER").await;
-    for path in &reviewer_pages {
-        assert_eq!(other.get(path).await.status, StatusCode::FORBIDDEN, "{path}");
-    }
-    assert_eq!(
-        other.get(&format!("/console/nominations/{own_nomination}")).await.status,
-        StatusCode::NOT_FOUND
-    );
-    let token = other.csrf(&format!("/console/campaigns/{campaign}/nominations/new")).await;
-    let res = other
-        .post(&format!("/console/nominations/{own_nomination}"), &[("csrf", &token), ("action", "withdraw")])
-        .await;
-    assert_eq!(res.status, StatusCode::NOT_FOUND);
-    let mut own = Browser::new(&app);
-    own.sign_in("M-OWN").await;
-    assert_eq!(own.get(&format!("/console/nominations/{own_nomination}")).await.status, StatusCode::OK);
-    // A reviewer with no entries in a round does not see it.
-    let mut reviewer = Browser::new(&app);
-    reviewer.sign_in("GROUP-R1").await;
-    assert_eq!(reviewer.get("/console/rounds/1").await.status, StatusCode::NOT_FOUND);
-    // Not signed in: every page sends to sign-in, keeping where it was.
-    let mut stranger = Browser::new(&app);
-    for path in manager_pages.iter().chain(&reviewer_pages) {
-        let res = stranger.get(path).await;
-        assert_eq!(res.status, StatusCode::SEE_OTHER, "{path}");
-        assert!(location(&res).starts_with("/console/login?next=/console/"), "{}", location(&res));
-    }
 }
 
 /// The `<tr>` of the page's table that holds this text.
