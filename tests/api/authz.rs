@@ -1,14 +1,21 @@
 //! The authorization matrix (issue 7): every route the service serves, called
 //! by each kind of caller, must answer with exactly the status in its row.
-//! The routes are read from the served OpenAPI document, so a route without a
-//! row fails the test, and so does a row for a route that no longer exists.
+//! The API's routes are read from the served OpenAPI document, the console's
+//! from the source that registers them, so a route without a row fails the
+//! test, and so does a row for a route that no longer exists.
+//!
+//! The API is called with each caller's token, the console with each
+//! caller's session, signed in through the console's own sign-in page; every
+//! console form carries the caller's own CSRF token and our origin, so what
+//! its rows test is who may, not where the form came from.
 
 use std::collections::BTreeSet;
 
-use reqwest::header::CONTENT_TYPE;
+use reqwest::header::{CONTENT_TYPE, LOCATION};
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use crate::helpers::browser::Browser;
 use crate::helpers::fixtures::open_with_panel;
 use crate::helpers::{rfc3339, TestApp, PASSWORD};
 use crate::on_both;
@@ -60,13 +67,47 @@ const fn reviewer_only(status: u16) -> Statuses {
     [401, 403, 403, status, 403, 403, 403]
 }
 
+// The console's rows: whoever is not signed in is sent to sign in (303 to
+// /console/login?next=…); a page of another role is 403, another branch's
+// nomination 404. Admins have the pages of the roles they hold, and here
+// hold no other.
+
+const fn console_signed_in(status: u16) -> Statuses {
+    [303, status, status, status, status, status, status]
+}
+
+const fn console_managers(status: u16) -> Statuses {
+    [303, 403, 403, 403, status, status, 403]
+}
+
+/// The entry's own pages: its branch's manager; the other branch's does not find it.
+const fn console_entry_branch(status: u16) -> Statuses {
+    [303, 403, 403, 403, 404, status, 403]
+}
+
+const fn console_reviewer(status: u16) -> Statuses {
+    [303, 403, 403, status, 403, 403, 403]
+}
+
 enum Body {
     Empty,
     Json(Value),
     Csv(String),
+    /// A console form; the caller's CSRF token is added to it.
+    Form(Vec<(String, String)>),
+}
+
+/// Which door a row knocks on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// The JSON API, with the caller's bearer token.
+    Api,
+    /// The console, with the caller's session cookie.
+    Console,
 }
 
 struct Row {
+    via: Via,
     method: Method,
     /// As the OpenAPI document names it.
     route: &'static str,
@@ -79,10 +120,27 @@ struct Row {
     conflict: Option<&'static str>,
     /// Text that a caller's successful answer must not contain.
     hidden: Vec<(usize, String)>,
+    /// Console rows: anonymous callers are not sent to sign in.
+    public: bool,
 }
 
 fn row(method: Method, route: &'static str, expect: Statuses) -> Row {
-    Row { method, route, path: route.to_owned(), body: Body::Empty, expect, conflict: None, hidden: vec![] }
+    Row {
+        via: Via::Api,
+        method,
+        route,
+        path: route.to_owned(),
+        body: Body::Empty,
+        expect,
+        conflict: None,
+        hidden: vec![],
+        public: false,
+    }
+}
+
+/// A console route, by its full path (`/console/…`, and the way in at `/`).
+fn page(method: Method, route: &'static str, expect: Statuses) -> Row {
+    Row { via: Via::Console, ..row(method, route, expect) }
 }
 
 impl Row {
@@ -117,6 +175,11 @@ impl Row {
         self
     }
 
+    fn form(mut self, fields: &[(&str, &str)]) -> Row {
+        self.body = Body::Form(fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect());
+        self
+    }
+
     fn conflict(mut self, code: &'static str) -> Row {
         self.conflict = Some(code);
         self
@@ -130,12 +193,28 @@ impl Row {
     fn key(&self) -> String {
         format!("{} {}", self.method, self.route)
     }
+
+    /// A console route that needs no session (signing in, assets).
+    fn public(mut self) -> Row {
+        self.public = true;
+        self
+    }
+}
+
+/// A caller's console session: the cookie and the CSRF token it was given.
+struct Session {
+    cookie: String,
+    csrf: String,
 }
 
 /// What the rows point at: one of everything, in the state each route needs.
 struct Fixture {
     /// A token per caller, in the order of `CALLERS` (none for anonymous).
     tokens: [Option<String>; CALLERS.len()],
+    /// A console session per caller, signed in through the sign-in page.
+    sessions: [Option<Session>; CALLERS.len()],
+    /// The console's stylesheet, as pages link it.
+    stylesheet: String,
     reviewer: i64,
     company: i64,
     branch_a: i64,
@@ -148,6 +227,8 @@ struct Fixture {
     entry_title: &'static str,
     to_rule_out: i64,
     newcomer: i64,
+    /// Branch A's, for the console's nomination form.
+    console_newcomer: i64,
     /// Draft: two pending rounds, the second the last.
     draft: i64,
     pending_round: i64,
@@ -178,6 +259,7 @@ async fn fixture(app: &TestApp) -> Fixture {
     let nominee_b = app.account("B-N1", branch_b).await;
     let (to_rule_out_nominee, newcomer) =
         (app.account("A-N2", branch_a).await, app.account("A-N3", branch_a).await);
+    let console_newcomer = app.account("A-N4", branch_a).await;
 
     let entry_title = "A 分行的故事";
     let nominating = app.open_campaign(5, 310).await;
@@ -219,7 +301,33 @@ async fn fixture(app: &TestApp) -> Fixture {
     app.cast_vote(decided_round, app.admin(), decided_entry, None).await.created();
     app.close_round(decided_round).await.ok();
 
+    // Each caller signs in to the console as people do; the admin with the
+    // first admin's password.
+    let mut sessions = vec![None];
+    for (employee_no, password) in [
+        ("A-EMP", PASSWORD),
+        ("A-N1", PASSWORD),
+        ("REVIEWER", PASSWORD),
+        ("B-MGR", PASSWORD),
+        ("A-MGR", PASSWORD),
+        ("admin", app.admin_password.as_str()),
+    ] {
+        let mut browser = Browser::new(app);
+        browser.sign_in_with(employee_no, password).await;
+        let csrf = browser.csrf("/console/").await;
+        sessions.push(Some(Session { cookie: browser.cookie_header(), csrf }));
+    }
+    let login = app.call(Method::GET, "/console/login").send().await.text();
+    let stylesheet = login
+        .split("/console/assets/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the sign-in page links its stylesheet")
+        .to_owned();
+
     Fixture {
+        sessions: sessions.try_into().unwrap_or_else(|_| unreachable!("a session per caller")),
+        stylesheet,
         tokens: [
             None,
             Some(employee),
@@ -240,6 +348,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         entry_title,
         to_rule_out,
         newcomer,
+        console_newcomer,
         draft,
         pending_round,
         last_round,
@@ -383,6 +492,112 @@ fn matrix(f: &Fixture) -> Vec<Row> {
     ]
 }
 
+/// The console's rows. They run after the API's, on the fixture as those
+/// leave it: the entry submitted (again), the running round open.
+fn console_matrix(f: &Fixture) -> Vec<Row> {
+    use Method as M;
+    let (running, entry) = (f.running_round, f.entry);
+    let score = format!("score-{}", f.criterion);
+    vec![
+        // Ways in, and the frame: open to everyone.
+        page(M::GET, "/", everyone(303)).public(),
+        page(M::GET, "/console", everyone(303)).public(),
+        page(M::GET, "/console/assets/{name}", everyone(200))
+            .public()
+            .at(format!("/console/assets/{}", f.stylesheet)),
+        page(M::GET, "/console/login", everyone(200)).public(),
+        // Signing in (as the employee) answers everyone the same; the
+        // callers' own sessions stay as they were.
+        page(M::POST, "/console/login", everyone(303))
+            .public()
+            .form(&[("employee_no", "A-EMP"), ("password", PASSWORD)]),
+        page(M::GET, "/console/activate", everyone(200)).public(),
+        // As in the API's row: the password policy refuses, in place, before any code is tried.
+        page(M::POST, "/console/activate", everyone(200)).public().form(&[
+            ("employee_no", "SPARE"),
+            ("activation_code", "x"),
+            ("new_password", "short"),
+            ("repeat_password", "short"),
+        ]),
+        page(M::GET, "/console/lang/{tag}", everyone(303))
+            .public()
+            .at("/console/lang/zh-CN?next=/console/".into()),
+        // A signed-in person's pages. Signing out answers with a cookie
+        // that ends the session; the caller's copy is kept for the rows after.
+        page(M::GET, "/console/", console_signed_in(200)),
+        page(M::POST, "/console/logout", console_signed_in(303)).form(&[]),
+        // A manager's pages: the own branch only.
+        page(M::GET, "/console/campaigns/{id}", console_managers(200))
+            .ids(&[f.nominating])
+            .hidden_from(OTHER_MANAGER, f.entry_title),
+        page(M::GET, "/console/campaigns/{id}/nominations/new", console_managers(200)).ids(&[f.nominating]),
+        page(M::GET, "/console/campaigns/{id}/staff", console_managers(200))
+            .at(format!("/console/campaigns/{}/staff?q=A-N", f.nominating))
+            .hidden_from(OTHER_MANAGER, "A-N1"),
+        // Branch A's employee: its manager saves a draft; the other branch's
+        // is refused on the nominee (403), and nothing is written.
+        page(M::POST, "/console/campaigns/{id}/nominations", [303, 403, 403, 403, 403, 303, 403])
+            .ids(&[f.nominating])
+            .form(&[
+                ("nominee_id", &f.console_newcomer.to_string()),
+                ("title", "网页推荐"),
+                ("summary", "耐心。"),
+                ("story", "故事。"),
+                ("action", "save"),
+            ]),
+        page(M::GET, "/console/nominations/{id}", console_entry_branch(200)).ids(&[entry]),
+        // Saving the submitted entry's own text again changes nothing.
+        page(M::POST, "/console/nominations/{id}", console_entry_branch(303)).ids(&[entry]).form(&[
+            ("title", f.entry_title),
+            ("summary", "耐心解答客户疑问。"),
+            ("story", "她帮助一位老人识破了诈骗。"),
+            ("action", "save"),
+        ]),
+        // A reviewer's pages: the own assignments only; a round with none
+        // for the reviewer (the vote round) is not there.
+        page(M::GET, "/console/rounds/{id}", console_reviewer(200)).ids(&[running]),
+        page(M::GET, "/console/rounds/{id}", console_reviewer(404)).ids(&[f.decided_round]),
+        page(M::GET, "/console/rounds/{id}/entries/{nomination_id}", console_reviewer(200))
+            .ids(&[running, f.running_entry]),
+        // The reviewer revises the API row's review.
+        page(M::POST, "/console/rounds/{id}/entries/{nomination_id}", console_reviewer(303))
+            .ids(&[running, f.running_entry])
+            .form(&[(&score, "7"), ("comment", "网页评分"), ("action", "save")]),
+    ]
+}
+
+/// Every method and path the console serves, read from the source that
+/// registers them: `pages::configure` (`.route("…", web::get()…)`, under
+/// `/console`), and the assets route and the two ways in of `console::routes`.
+fn console_routes() -> BTreeSet<String> {
+    let mut routes = BTreeSet::new();
+    let sources = [include_str!("../../src/console/pages/mod.rs"), include_str!("../../src/console/mod.rs")];
+    for source in sources {
+        for (at, _) in source.match_indices(".route(") {
+            let rest = source[at + ".route(".len()..].trim_start();
+            // `.route(web::get()…)` of a resource: named by its `web::resource` below.
+            let Some(rest) = rest.strip_prefix('"') else { continue };
+            let (path, rest) = rest.split_once('"').expect("a closed string");
+            let rest = rest.trim_start().strip_prefix(',').expect("a method after the path").trim_start();
+            routes.insert(format!("{} /console{path}", method_of(rest)));
+        }
+        for (at, _) in source.match_indices("web::resource(\"") {
+            let rest = &source[at + "web::resource(\"".len()..];
+            let (path, rest) = rest.split_once('"').expect("a closed string");
+            let rest = rest.trim_start().strip_prefix(").route(").expect("a route of the resource");
+            routes.insert(format!("{} {path}", method_of(rest)));
+        }
+    }
+    assert!(routes.len() > 10, "the console's routes were read: {routes:#?}");
+    routes
+}
+
+/// `GET` of `web::get()…`.
+fn method_of(source: &str) -> String {
+    let method = source.strip_prefix("web::").and_then(|rest| rest.split_once("()")).map(|(m, _)| m);
+    method.expect("web::<method>()").to_uppercase()
+}
+
 /// Every method and path the served OpenAPI document lists.
 async fn documented_routes(app: &TestApp) -> BTreeSet<String> {
     let doc = app.request(Method::GET, "/api/openapi.json", None, None).await.body;
@@ -400,59 +615,110 @@ async fn documented_routes(app: &TestApp) -> BTreeSet<String> {
     routes
 }
 
+/// One call's answer, read whole.
+struct Answer {
+    status: u16,
+    kind: String,
+    body: String,
+    location: String,
+}
+
 /// One call, exactly as the row says (the answers are checked below, all of
-/// them): the status, the content type and the body as text.
-async fn call(app: &TestApp, row: &Row, token: Option<&str>) -> (u16, String, String) {
-    let call = app.call(row.method.clone(), &row.path).maybe_token(token).unchecked();
+/// them), by this caller: with its token (API) or its session (console).
+async fn call(app: &TestApp, f: &Fixture, row: &Row, caller: usize) -> Answer {
+    let call = app.call(row.method.clone(), &row.path).unchecked();
+    let session = f.sessions[caller].as_ref();
+    let call = match (row.via, session) {
+        (Via::Api, _) => call.maybe_token(f.tokens[caller].as_deref()),
+        (Via::Console, Some(session)) => call.header("cookie", &session.cookie),
+        (Via::Console, None) => call,
+    };
     let call = match &row.body {
         Body::Empty => call,
         Body::Json(body) => call.json(body),
         Body::Csv(body) => call.body("text/csv", body.clone()),
+        Body::Form(fields) => {
+            // The caller's own token (none without a session), from our origin.
+            let csrf = ("csrf", session.map_or("", |s| s.csrf.as_str()));
+            let fields: Vec<(&str, &str)> =
+                std::iter::once(csrf).chain(fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))).collect();
+            let body = serde_urlencoded::to_string(fields).expect("a form");
+            call.header("origin", &app.address).body("application/x-www-form-urlencoded", body)
+        }
     };
     let res = call.send().await;
-    let kind = res.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    (res.status.as_u16(), kind, res.text())
+    let header = |name| res.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let (kind, location) = (header(CONTENT_TYPE), header(LOCATION));
+    Answer { status: res.status.as_u16(), kind, body: res.text(), location }
+}
+
+/// How many events the audit trail holds: every change by an admin, manager
+/// or reviewer writes one.
+async fn audit_events(app: &TestApp) -> i64 {
+    app.verify_audit().await["events"].as_i64().expect("events")
 }
 
 async fn every_route_answers_every_caller_as_its_row_says(app: TestApp) {
     let f = fixture(&app).await;
-    let rows = matrix(&f);
+    let rows: Vec<Row> = matrix(&f).into_iter().chain(console_matrix(&f)).collect();
 
+    let keys =
+        |via: Via| -> BTreeSet<String> { rows.iter().filter(|r| r.via == via).map(Row::key).collect() };
     let documented = documented_routes(&app).await;
-    let covered: BTreeSet<String> = rows.iter().map(Row::key).collect();
+    let covered = keys(Via::Api);
     let missing: Vec<&String> = documented.difference(&covered).collect();
     let unknown: Vec<&String> =
         covered.iter().filter(|r| !documented.contains(*r) && !UNDOCUMENTED.contains(&r.as_str())).collect();
     assert!(missing.is_empty(), "routes without a row in the authorization matrix: {missing:#?}");
     assert!(unknown.is_empty(), "rows for routes the service does not have: {unknown:#?}");
+    let (served, covered) = (console_routes(), keys(Via::Console));
+    let missing: Vec<&String> = served.difference(&covered).collect();
+    let unknown: Vec<&String> = covered.difference(&served).collect();
+    assert!(missing.is_empty(), "console routes without a row in the authorization matrix: {missing:#?}");
+    assert!(unknown.is_empty(), "rows for console routes the service does not have: {unknown:#?}");
 
     // Exact statuses: the client follows no redirect.
     let mut wrong = vec![];
     for row in &rows {
-        for (caller, token) in f.tokens.iter().enumerate() {
-            let (status, kind, body) = call(&app, row, token.as_deref()).await;
-            let who = CALLERS[caller];
-            if status != row.expect[caller] {
+        for (caller, who) in CALLERS.iter().enumerate() {
+            let expected = row.expect[caller];
+            let console = row.via == Via::Console;
+            let sent_to_sign_in = console && !row.public && caller == 0;
+            // A refused form must leave no trace.
+            let refused_form = matches!(row.body, Body::Form(_)) && (expected >= 400 || sent_to_sign_in);
+            let before = if refused_form { Some(audit_events(&app).await) } else { None };
+            let Answer { status, kind, body, location } = call(&app, &f, row, caller).await;
+            let what = format!("{} {} as {who}", row.method, row.path);
+            if status != expected {
                 let body: String = body.chars().take(300).collect();
-                wrong.push(format!(
-                    "{} {} as {who}: expected {}, got {status} {body}",
-                    row.method, row.path, row.expect[caller]
-                ));
+                wrong.push(format!("{what}: expected {expected}, got {status} {body}"));
             }
-            if status >= 400 && kind != "application/problem+json" {
-                wrong.push(format!(
-                    "{} {} as {who}: a {status} that is not a problem: {kind}",
-                    row.method, row.path
-                ));
+            let problem = if console { "text/html" } else { "application/problem+json" };
+            if status >= 400 && !kind.starts_with(problem) {
+                wrong.push(format!("{what}: a {status} that is not {problem}: {kind}"));
             }
             if let (409, Some(code)) = (status, row.conflict) {
                 if !body.contains(&format!("\"code\":\"{code}\"")) {
-                    wrong.push(format!("{} {} as {who}: 409 but not {code}: {body}", row.method, row.path));
+                    wrong.push(format!("{what}: 409 but not {code}: {body}"));
                 }
             }
             for (_, text) in row.hidden.iter().filter(|(c, _)| *c == caller) {
                 if status < 300 && body.contains(text.as_str()) {
-                    wrong.push(format!("{} {} as {who}: the answer shows {text:?}", row.method, row.path));
+                    wrong.push(format!("{what}: the answer shows {text:?}"));
+                }
+            }
+            // Without a session, to sign in (and back); with one, never there.
+            let to_sign_in = location.starts_with("/console/login?next=");
+            if sent_to_sign_in && !(status == 303 && to_sign_in) {
+                wrong.push(format!("{what}: not sent to sign in but {status} to {location:?}"));
+            }
+            if console && caller > 0 && to_sign_in {
+                wrong.push(format!("{what}: the caller's session was not taken: to {location}"));
+            }
+            if let Some(before) = before {
+                let after = audit_events(&app).await;
+                if after != before {
+                    wrong.push(format!("{what}: refused, but {} audit events were written", after - before));
                 }
             }
         }

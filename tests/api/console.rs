@@ -4,8 +4,9 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
+use crate::helpers::browser::{location, Browser};
 use crate::helpers::fixtures::{criteria, criterion_ids};
-use crate::helpers::{Response, TestApp, PASSWORD};
+use crate::helpers::{TestApp, PASSWORD};
 use crate::on_both;
 
 on_both!(
@@ -18,82 +19,8 @@ on_both!(
     a_reviewer_scores_a_queue_with_save_and_next,
     a_password_change_ends_console_sessions,
     the_chosen_language_follows_the_person,
-    each_role_reaches_only_its_own_pages
+    a_manager_sees_the_outcomes_once_published
 );
-
-/// A browser: its cookie jar (one cookie is enough here) and our origin.
-struct Browser<'a> {
-    app: &'a TestApp,
-    cookies: Vec<(String, String)>,
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        Browser { app, cookies: vec![] }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
-    }
-
-    fn keep_cookies(&mut self, res: &Response) {
-        for value in res.headers.get_all("set-cookie") {
-            let text = value.to_str().unwrap();
-            let pair = text.split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            self.cookies.retain(|(k, _)| k != name);
-            if !value.is_empty() {
-                self.cookies.push((name.to_owned(), value.to_owned()));
-            }
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Response {
-        let res =
-            self.app.call(Method::GET, path).header("cookie", &self.cookie_header()).unchecked().send().await;
-        self.keep_cookies(&res);
-        res
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Response {
-        let body = serde_urlencoded::to_string(form).unwrap();
-        let res = self
-            .app
-            .call(Method::POST, path)
-            .header("cookie", &self.cookie_header())
-            .header("origin", &self.app.address)
-            .body("application/x-www-form-urlencoded", body)
-            .unchecked()
-            .send()
-            .await;
-        self.keep_cookies(&res);
-        res
-    }
-
-    async fn sign_in(&mut self, employee_no: &str) {
-        let res = self
-            .post(
-                "/console/login",
-                &[("employee_no", employee_no), ("password", PASSWORD), ("next", "/console/")],
-            )
-            .await;
-        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
-        assert_eq!(res.headers["location"], "/console/");
-    }
-
-    /// The CSRF token of the page at `path`.
-    async fn csrf(&mut self, path: &str) -> String {
-        let page = self.get(path).await.text();
-        let at =
-            page.find("name=\"csrf\" value=\"").unwrap_or_else(|| panic!("no csrf field on {path}: {page}"));
-        let rest = &page[at + "name=\"csrf\" value=\"".len()..];
-        rest[..rest.find('"').unwrap()].to_owned()
-    }
-}
-
-fn location(res: &Response) -> &str {
-    res.headers["location"].to_str().unwrap()
-}
 
 async fn sign_in_page_speaks_chinese_first(app: TestApp) {
     let mut browser = Browser::new(&app);
@@ -445,59 +372,78 @@ async fn the_chosen_language_follows_the_person(app: TestApp) {
     assert!(home.contains("<html lang=\"en\">"), "{home}");
 }
 
-/// The console's routes × roles: a page of another role is refused, another
-/// branch's nomination does not exist, and nothing answers 5xx.
-async fn each_role_reaches_only_its_own_pages(app: TestApp) {
-    let f = crate::helpers::fixtures::field(&app, 1, 1).await;
-    let (company, branch) = f.nominations.values().next().copied().unwrap();
-    let _ = company;
-    app.user("M-OWN", Some(branch), &["manager"]).await;
-    let other_branch = f.nominations.values().map(|(_, b)| *b).find(|b| *b != branch).unwrap();
-    app.user("M-OTHER", Some(other_branch), &["manager"]).await;
-    let own_nomination = f.nominations.iter().find(|(_, (_, b))| *b == branch).map(|(id, _)| *id).unwrap();
-    let campaign = f.campaign;
-    let manager_pages = [
-        format!("/console/campaigns/{campaign}"),
-        format!("/console/campaigns/{campaign}/nominations/new"),
-        format!("/console/campaigns/{campaign}/staff?q=E"),
-    ];
-    let reviewer_pages = ["/console/rounds/1".to_owned(), "/console/rounds/1/entries/1".to_owned()];
-    // A plain employee and a reviewer: no manager page.
-    for who in ["PLAIN-E", "GROUP-R0"] {
-        let mut browser = Browser::new(&app);
-        browser.sign_in(who).await;
-        assert_eq!(browser.get("/console/").await.status, StatusCode::OK);
-        for path in &manager_pages {
-            assert_eq!(browser.get(path).await.status, StatusCode::FORBIDDEN, "{who} {path}");
-        }
+/// The `<tr>` of the page's table that holds this text.
+fn row_with<'a>(html: &'a str, text: &str) -> &'a str {
+    let at = html.find(text).unwrap_or_else(|| panic!("{text} on the page: {html}"));
+    let start = html[..at].rfind("<tr").expect("a row");
+    let end = at + html[at..].find("</tr>").expect("the row's end");
+    &html[start..end]
+}
+
+/// The manager's campaign page shows each own nomination's outcome in every
+/// closed round, from the frozen results, by the rule of the results API:
+/// only once the campaign is published. Before that a line says when.
+async fn a_manager_sees_the_outcomes_once_published(app: TestApp) {
+    let (_, branch) = app.org("MC", "B1").await;
+    let (_, other) = app.org("MC", "B2").await;
+    let (_, manager_token) = app.user("M1", Some(branch), &["manager"]).await;
+    let campaign = app.open_campaign(3, 1).await;
+    let winner = app.nominate(campaign, app.account("E1", branch).await, "终选胜出的故事").await;
+    app.nominate(campaign, app.account("E2", branch).await, "初选止步的故事").await;
+    let ruled_out = app.nominate(campaign, app.account("E3", branch).await, "中途取消的故事").await;
+    let theirs = app.nominate(campaign, app.account("X1", other).await, "别家分行的故事").await;
+    let vote = |name: &str, n: i64| json!({"name": name, "kind": "vote", "votes_per_voter": 2, "advance": {"rule": "top_n", "n": n}});
+    let first = app.create_round(campaign, vote("初选投票", 2)).await["id"].as_i64().unwrap();
+    let last = app.create_round(campaign, vote("终选投票", 1)).await["id"].as_i64().unwrap();
+    let mut browser = Browser::new(&app);
+    browser.sign_in("M1").await;
+    let path = format!("/console/campaigns/{campaign}");
+    let words = ["晋级", "取消资格", "获奖", "class=\"outcomes\""];
+    let shows_none = |html: &str| words.iter().all(|w| !html.contains(w));
+    let later = "各轮评审结果将在评选结果公布后在此显示。";
+    let html = browser.get(&path).await.text();
+    assert!(shows_none(&html) && !html.contains(later), "nominating: nothing to announce yet: {html}");
+
+    // 初选投票: the winner and the other branch's entry advance, E2 does not, E3 is ruled out.
+    app.to_screening(campaign).await;
+    app.open_round(first).await.ok();
+    for entry in [winner, theirs] {
+        app.cast_vote(first, app.admin(), entry, None).await.created();
     }
-    // A manager: no reviewer page, and another branch's nomination is not there.
-    let mut other = Browser::new(&app);
-    other.sign_in("M-OTHER").await;
-    for path in &reviewer_pages {
-        assert_eq!(other.get(path).await.status, StatusCode::FORBIDDEN, "{path}");
-    }
-    assert_eq!(
-        other.get(&format!("/console/nominations/{own_nomination}")).await.status,
-        StatusCode::NOT_FOUND
-    );
-    let token = other.csrf(&format!("/console/campaigns/{campaign}/nominations/new")).await;
-    let res = other
-        .post(&format!("/console/nominations/{own_nomination}"), &[("csrf", &token), ("action", "withdraw")])
-        .await;
-    assert_eq!(res.status, StatusCode::NOT_FOUND);
-    let mut own = Browser::new(&app);
-    own.sign_in("M-OWN").await;
-    assert_eq!(own.get(&format!("/console/nominations/{own_nomination}")).await.status, StatusCode::OK);
-    // A reviewer with no entries in a round does not see it.
-    let mut reviewer = Browser::new(&app);
-    reviewer.sign_in("GROUP-R1").await;
-    assert_eq!(reviewer.get("/console/rounds/1").await.status, StatusCode::NOT_FOUND);
-    // Not signed in: every page sends to sign-in, keeping where it was.
-    let mut stranger = Browser::new(&app);
-    for path in manager_pages.iter().chain(&reviewer_pages) {
-        let res = stranger.get(path).await;
-        assert_eq!(res.status, StatusCode::SEE_OTHER, "{path}");
-        assert!(location(&res).starts_with("/console/login?next=/console/"), "{}", location(&res));
-    }
+    app.rule_out(ruled_out, "材料不实").await.ok();
+    app.close_round(first).await.ok();
+    let html = browser.get(&path).await.text();
+    assert!(shows_none(&html) && html.contains(later), "screening: {html}");
+    // 终选投票, the last round: one winner.
+    app.open_round(last).await.ok();
+    app.cast_vote(last, app.admin(), winner, None).await.created();
+    app.close_round(last).await.ok();
+    app.move_campaign(campaign, "finished").await.ok();
+    let html = browser.get(&path).await.text();
+    assert!(shows_none(&html) && html.contains(later), "finished, not published: {html}");
+    let api = app.get(format!("/api/v1/rounds/{first}/results"), &manager_token).await;
+    assert_eq!(api.status, StatusCode::FORBIDDEN, "the API holds them back by the same rule");
+
+    app.move_campaign(campaign, "published").await.ok();
+    app.get(format!("/api/v1/rounds/{first}/results"), &manager_token).await.ok();
+    let html = browser.get(&path).await.text();
+    assert!(!html.contains(later), "{html}");
+    let row = row_with(&html, "终选胜出的故事");
+    assert!(row.contains("初选投票 <span class=\"status advanced\">晋级</span>"), "{row}");
+    assert!(row.contains("终选投票 <span class=\"status won\">获奖（第 1 名）</span>"), "{row}");
+    let row = row_with(&html, "初选止步的故事");
+    assert!(row.contains("初选投票 <span class=\"status not-advanced\">未晋级</span>"), "{row}");
+    assert!(!row.contains("终选投票"), "it was not in the last round: {row}");
+    let row = row_with(&html, "中途取消的故事");
+    assert!(row.contains("初选投票 <span class=\"status out\">已取消资格</span>"), "{row}");
+    // Only the own branch's: the other branch's entry (advanced, then not) is not there.
+    assert!(!html.contains("别家分行的故事"), "{html}");
+    assert_eq!(html.matches("<li>").count(), 4, "two rounds of the winner, one of each other: {html}");
+    // And in English.
+    browser.get(&format!("/console/lang/en?next={path}")).await;
+    let html = browser.get(&path).await.text();
+    let row = row_with(&html, "终选胜出的故事");
+    assert!(row.contains(">Advanced<") && row.contains(">Won (rank 1)<"), "{row}");
+    assert!(row_with(&html, "初选止步的故事").contains(">Did not advance<"), "{html}");
+    assert!(row_with(&html, "中途取消的故事").contains(">Ruled out<"), "{html}");
 }

@@ -18,7 +18,10 @@ and dropped again), sets up a small award over the JSON API, and then:
   starts again on the same profile) and finds the typed score restored;
 - the reviews are finished over the API, the round is closed, and the
   reviewer's entry pages show the scores locked; the manager's campaign page
-  still loads;
+  still loads and says outcomes come with publication;
+- the campaign is finished and published over the API, and the manager's
+  campaign page shows each own nomination's outcome in the round (won with
+  its rank, or did not advance), nothing of the other branch's;
 - the sign-in page switches to English.
 
 Every main page is checked with axe-core (no `serious` or `critical`
@@ -300,6 +303,16 @@ class Award:
             done.append(a["nomination_id"])
         self.as_admin("POST", f"/api/v1/rounds/{r}/close")
         return done
+
+    def publish(self) -> None:
+        """The screening is over: the campaign is finished, then published."""
+        for status in ("finished", "published"):
+            self.as_admin("PATCH", f"/api/v1/campaigns/{self.campaign}", {"status": status})
+
+    def results(self) -> dict[int, dict]:
+        """The closed round's frozen results, by nomination (as admin)."""
+        items = self.as_admin("GET", f"/api/v1/rounds/{self.round['id']}/results?per_page=100")["items"]
+        return {item["nomination_id"]: item for item in items}
 
 
 # --- the browser -------------------------------------------------------------
@@ -736,7 +749,40 @@ def round_closed(ctx: Context, award: Award, b: Browser, entries: list[int], fir
     m.open(f"/console/campaigns/{c}")
     checks.check(m.text("h1") == "2026 最美消保人" and m.text("#quota").startswith("已提交 2 个"), "the campaign page loads in screening", m.text("main"))
     checks.check("现在不在推荐时间内" in m.text("main"), "it says the window is not open now", m.text("main"))
+    checks.check(
+        m.text("#outcomes-later") == "各轮评审结果将在评选结果公布后在此显示。" and not m.driver.find_elements(By.CSS_SELECTOR, "td.outcomes"),
+        "before publication the page shows no outcome, only that they come with publication",
+        m.text("main"),
+    )
     m.page_check("campaign-screening", screenshot=False)
+
+
+def campaign_published(ctx: Context, award: Award, m: Browser) -> None:
+    """The campaign is finished and published over the API: the manager's page
+    shows each own nomination's outcome in the round, as the results say."""
+    checks = ctx.checks
+    c = award.campaign
+    award.publish()
+    results = award.results()
+    round_name = award.round["name"]
+
+    print("- published: the manager sees each own nomination's outcome", flush=True)
+    m.open(f"/console/campaigns/{c}")
+    checks.check(not m.driver.find_elements(By.CSS_SELECTOR, "#outcomes-later"), "the waiting line is gone", m.text("main"))
+    own = [n for n in award.nominations() if n["branch_id"] == award.branch1]
+    for n in own:
+        result = results[n["id"]]
+        word = f"获奖（第 {result['rank']} 名）" if result["advanced"] else "未晋级"
+        rows = m.driver.find_elements(By.XPATH, f"//tr[.//a[@href='/console/nominations/{n['id']}']]")
+        row = rows[0].text if rows else ""
+        checks.check(f"{round_name} {word}" in row, f"{n['title']}: {round_name} {word}", row or m.text("main"))
+    others = [n["title"] for n in award.nominations() if n["branch_id"] != award.branch1]
+    checks.check(
+        others and not any(t in m.text("main") for t in others),
+        "another branch's nomination and its outcome are not on the page",
+        m.text("main"),
+    )
+    m.page_check("campaign-published")
 
 
 def english(ctx: Context, award: Award) -> None:
@@ -768,6 +814,12 @@ def english(ctx: Context, award: Award) -> None:
         )
         e.open(f"/console/campaigns/{c}")
         checks.check(e.lang() == "en" and "Beijing time" in e.text("main"), "the campaign page is in English too", e.text("main"))
+        outcomes = e.text("thead") + " " + " ".join(td.text for td in e.driver.find_elements(By.CSS_SELECTOR, "td.outcomes"))
+        checks.check(
+            "Outcome by round" in outcomes and ("Won (rank" in outcomes or "Did not advance" in outcomes),
+            "the outcomes are in English too",
+            outcomes,
+        )
         e.page_check("campaign-en", screenshot=False)
     finally:
         e.quit()
@@ -792,6 +844,7 @@ def walk(args, checks: Checks, server: Server, work: Path) -> None:
         b, entries, first_scores = reviewer_scores(ctx, award)
         browsers.append(b)
         round_closed(ctx, award, b, entries, first_scores, m)
+        campaign_published(ctx, award, m)
     finally:
         for browser in browsers:
             try:

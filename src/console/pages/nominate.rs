@@ -1,5 +1,6 @@
 //! A branch manager's pages: the campaign with the branch's quota, the
-//! nominations, and the nomination form (nominee picked by name or number).
+//! nominations (with each one's outcome through the rounds once results may
+//! be shown), and the nomination form (nominee picked by name or number).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -9,15 +10,17 @@ use serde::Deserialize;
 use crate::console::refusals::{self, Shown};
 use crate::console::session::Signed;
 use crate::console::view::{fail, page, see_other, store, Failure, PageError, Words};
-use crate::domain::campaign::{nomination_window, NominationStatus};
+use crate::domain::campaign::{nomination_window, CampaignStatus, NominationStatus};
 use crate::domain::nomination::{self as rules, TextProblem, STORY_MAX, SUMMARY_MAX, TITLE_MAX};
 use crate::domain::roles::Role;
+use crate::domain::round::{results_visible, Verdict};
 use crate::http::AppState;
 use crate::i18n::Lang;
 use crate::store::campaigns::{self, Campaign};
 use crate::store::nominations::{
     self, Nomination, NominationFilter, NominationSort, NominationText, TextPatch,
 };
+use crate::store::rounds::{self, BranchOutcomes, RoundOutcome};
 use crate::store::users::{self, Pick};
 use crate::store::PageRequest;
 
@@ -42,6 +45,9 @@ struct CampaignPage {
     window_open: bool,
     quota: Quota,
     nominations: Vec<Nomination>,
+    /// Each nomination's verdicts in the closed rounds, once results may be
+    /// shown to the reader; none before.
+    outcomes: Option<BranchOutcomes>,
 }
 
 impl CampaignPage {
@@ -57,6 +63,34 @@ impl CampaignPage {
     fn status_word(&self, status: &NominationStatus) -> String {
         self.w.t(&format!("nomination-status-{status}"))
     }
+
+    /// Screening has begun but its results are not the reader's yet: the
+    /// page says when they will be.
+    fn outcomes_later(&self) -> bool {
+        self.outcomes.is_none() && self.campaign.status > CampaignStatus::Nominating
+    }
+
+    fn outcomes_of(&self, nomination_id: &i64) -> &[RoundOutcome] {
+        self.outcomes.as_ref().map_or(&[], |o| o.of(*nomination_id))
+    }
+
+    fn verdict_word(&self, verdict: &Verdict) -> String {
+        match verdict {
+            Verdict::Advanced => self.w.t("outcome-advanced"),
+            Verdict::NotAdvanced => self.w.t("outcome-not-advanced"),
+            Verdict::RuledOut => self.w.t("outcome-ruled-out"),
+            Verdict::Won { rank } => self.w.t1("outcome-won", "rank", self.w.number(*rank as i64)),
+        }
+    }
+
+    fn verdict_class(&self, verdict: &Verdict) -> &'static str {
+        match verdict {
+            Verdict::Advanced => "advanced",
+            Verdict::NotAdvanced => "not-advanced",
+            Verdict::RuledOut => "out",
+            Verdict::Won { .. } => "won",
+        }
+    }
 }
 
 pub async fn campaign(
@@ -65,8 +99,13 @@ pub async fn campaign(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, PageError> {
     let (lang, branch, campaign_id) = (signed.lang, own_branch(&signed)?, id.into_inner());
+    let is_admin = signed.has(Role::Admin);
     let found = store(&state, lang, move |conn| {
         let campaign = campaigns::get(conn, campaign_id)?;
+        // The rule of the results API: admins at once, everyone else once published.
+        let outcomes = results_visible(is_admin, campaign.status == CampaignStatus::Published)
+            .then(|| rounds::branch_outcomes(conn, campaign_id, branch))
+            .transpose()?;
         let counts = nominations::counts(conn, campaign_id, Some(branch))?;
         let filter = NominationFilter { branch_id: Some(branch), ..Default::default() };
         let list = nominations::list(
@@ -76,10 +115,10 @@ pub async fn campaign(
             NominationSort::Id,
             PageRequest { page: 1, per_page: 500 },
         )?;
-        Ok((campaign, counts, list.items))
+        Ok((campaign, counts, list.items, outcomes))
     })
     .await?;
-    let (campaign, counts, nominations) = found.map_err(|e| fail(lang, e))?;
+    let (campaign, counts, nominations, outcomes) = found.map_err(|e| fail(lang, e))?;
     let row = counts.branches.first();
     let quota = Quota {
         submitted: row.map_or(0, |r| r.submitted),
@@ -102,6 +141,7 @@ pub async fn campaign(
             window_open,
             quota,
             nominations,
+            outcomes,
         },
     ))
 }

@@ -1,9 +1,10 @@
 //! A round's lifecycle: when it may open and close, what each status allows,
-//! and when the campaign's winners are decided.
+//! when the campaign's winners are decided, who sees the results, and what
+//! a closed round made of each entry.
 
 use super::RoundStatus;
 use crate::domain::campaign::ScreeningGap;
-use crate::domain::scoring::Advance;
+use crate::domain::scoring::{Advance, DecidedBy};
 
 /// Why a round cannot open now (each a 409 or 422 to the admin).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,6 +176,30 @@ pub fn results_visible(is_admin: bool, campaign_published: bool) -> bool {
     is_admin || campaign_published
 }
 
+/// What a closed round made of one entry, as its branch is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Advanced,
+    NotAdvanced,
+    /// Ruled out (or withdrawn) while the round ran.
+    RuledOut,
+    /// Advanced by the campaign's last round: a winner, at this rank.
+    Won {
+        rank: usize,
+    },
+}
+
+/// The verdict of an entry's frozen result; `last_round`: the round is the
+/// campaign's last, whose advanced entries are the winners.
+pub fn verdict(advanced: bool, decided_by: DecidedBy, rank: usize, last_round: bool) -> Verdict {
+    match (decided_by, advanced) {
+        (DecidedBy::RuledOut, _) => Verdict::RuledOut,
+        (_, true) if last_round => Verdict::Won { rank },
+        (_, true) => Verdict::Advanced,
+        (_, false) => Verdict::NotAdvanced,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +272,14 @@ mod tests {
         assert_eq!(previous_open, Err(OpenRefusal::PreviousNotClosed));
         let twice = check_open(RoundStatus::Open, true, None, false, &Advance::TopN { n: 1 }, 310, 5);
         assert_eq!(twice, Err(OpenRefusal::NotPending));
+    }
+    #[test]
+    fn the_last_round_advances_winners_and_a_ruled_out_entry_never_advances() {
+        assert_eq!(verdict(true, DecidedBy::FinalScore, 3, false), Verdict::Advanced);
+        assert_eq!(verdict(true, DecidedBy::AllAdvance, 3, true), Verdict::Won { rank: 3 });
+        assert_eq!(verdict(false, DecidedBy::JuryScore, 4, true), Verdict::NotAdvanced);
+        assert_eq!(verdict(false, DecidedBy::Threshold, 9, false), Verdict::NotAdvanced);
+        assert_eq!(verdict(false, DecidedBy::RuledOut, 5, true), Verdict::RuledOut);
     }
     #[test]
     fn screening_ends_with_the_target_exactly() {

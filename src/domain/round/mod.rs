@@ -14,8 +14,8 @@ use super::scoring::{Advance, Aggregate, Normalization};
 use super::text::text_enum;
 
 pub use lifecycle::{
-    check_close, check_open, require_status, results_visible, short_of_reviews, winners_decided,
-    CloseRefusal, OpenRefusal, RoundAction, RoundRefusal,
+    check_close, check_open, require_status, results_visible, short_of_reviews, verdict, winners_decided,
+    CloseRefusal, OpenRefusal, RoundAction, RoundRefusal, Verdict,
 };
 pub use review::{
     check_review_window, check_reviewer, check_scores, conflict, Candidate, Conflict, Panelist,

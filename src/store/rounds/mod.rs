@@ -1,11 +1,13 @@
 //! Screening rounds: configuration, opening (which fixes the entries),
-//! closing (which scores, cuts and freezes), results and winners.
+//! closing (which scores, cuts and freezes), results, winners and each
+//! branch's outcomes.
 //! This module holds the round as stored and shown; each operation has a file.
 
 mod close;
 mod config;
 mod inputs;
 mod open;
+mod outcomes;
 mod results;
 
 use diesel::prelude::*;
@@ -28,6 +30,7 @@ pub use config::{create, delete, update};
 pub(crate) use inputs::parse_scores;
 pub use inputs::{inputs, short_of_reviews, Inputs};
 pub use open::open;
+pub use outcomes::{branch_outcomes, BranchOutcomes, RoundOutcome};
 pub use results::{all_results, preview, recount, results, winners, Ranking, Recount, Standing, Winners};
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -151,7 +151,7 @@ pub fn preview(conn: &mut DbConn, id: i64, page: PageRequest) -> StoreResult<Ran
     })
 }
 
-fn decided_by_parse(text: &str, nomination_id: i64) -> StoreResult<DecidedBy> {
+pub(super) fn decided_by_parse(text: &str, nomination_id: i64) -> StoreResult<DecidedBy> {
     serde_json::from_value(json!(text)).map_err(|_| {
         StoreError::corrupt("entries", "decided_by", format!("of nomination {nomination_id}"), text)
     })

@@ -8,8 +8,10 @@
 //! - [`server`]: the one launcher of the `awards` binary, for its commands
 //!   and for `awards serve` as a child process ([`Server`]).
 //! - [`fixtures`]: what several test modules set up the same way.
+//! - [`browser`]: a browser of the web console (cookies, sign-in, CSRF).
 
 pub mod app;
+pub mod browser;
 pub mod db;
 pub mod fixtures;
 pub mod server;
