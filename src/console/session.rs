@@ -4,7 +4,9 @@
 //!
 //! A session ends after `idle` without a request, after `absolute` whatever
 //! happens, and at once when the account's token version moves (password
-//! change, reset, disable): the same bump that retires bearer tokens.
+//! change, reset, disable): the same bump that retires bearer tokens. Signing
+//! out ends it on the server too: the account records when, and every console
+//! session begun before then is over, so a copied cookie dies with it.
 
 use std::sync::Arc;
 
@@ -47,7 +49,7 @@ struct Stored {
     uid: i64,
     tv: i32,
     csrf: String,
-    /// Seconds since 1970: when the person signed in, and when last seen.
+    /// Milliseconds since 1970: when the person signed in, and when last seen.
     since: i64,
     seen: i64,
 }
@@ -55,7 +57,7 @@ struct Stored {
 /// Starts a session for `user` (a new one: the old cookie's id is dropped).
 pub fn sign_in(session: &Session, user: &User) -> Result<(), Failure> {
     session.renew();
-    let now = Timestamp::now().and_utc().timestamp();
+    let now = Timestamp::now().and_utc().timestamp_millis();
     let stored = Stored {
         uid: user.id,
         tv: user.token_version,
@@ -66,8 +68,24 @@ pub fn sign_in(session: &Session, user: &User) -> Result<(), Failure> {
     session.insert(KEY, stored).map_err(|e| Failure::Internal(anyhow::anyhow!("session: {e}")))
 }
 
-pub fn sign_out(session: &Session) {
+/// Ends this session, and (recorded on the account) every other console
+/// session the person began before now.
+pub async fn sign_out(state: &AppState, session: &Session, signed: &Signed) -> Result<(), PageError> {
+    let id = signed.user.id;
+    let now = Timestamp::now();
+    state
+        .db
+        .run(move |conn| crate::store::preferences::sign_out_console(conn, id, now))
+        .await
+        .map_err(|e| PageError::new(signed.lang, Failure::from(e)))?;
+    state.accounts.forget(id);
     session.purge();
+    Ok(())
+}
+
+/// Whether the person signed out after this session began.
+fn signed_out(user: &User, stored: &Stored) -> bool {
+    user.console_signed_out_at.is_some_and(|at| at.and_utc().timestamp_millis() >= stored.since)
 }
 
 /// A signed-in person, their CSRF token and their language.
@@ -154,9 +172,9 @@ impl FromRequest for Signed {
                 Ok(Some(stored)) => stored,
                 _ => return Err(again(fallback_lang)),
             };
-            let now = Timestamp::now().and_utc().timestamp();
-            let expired = now - stored.seen > lifetimes.idle.as_secs() as i64
-                || now - stored.since > lifetimes.absolute.as_secs() as i64;
+            let now = Timestamp::now().and_utc().timestamp_millis();
+            let expired = now - stored.seen > lifetimes.idle.as_millis() as i64
+                || now - stored.since > lifetimes.absolute.as_millis() as i64;
             if expired {
                 session.purge();
                 return Err(again(fallback_lang));
@@ -167,14 +185,18 @@ impl FromRequest for Signed {
                 .await
                 .map_err(|e| PageError::new(fallback_lang, Failure::from(e)))?;
             let user = match user {
-                Some(user) if user.is_active() && user.token_version == stored.tv => user,
+                Some(user)
+                    if user.is_active() && user.token_version == stored.tv && !signed_out(&user, &stored) =>
+                {
+                    user
+                }
                 _ => {
                     session.purge();
                     return Err(again(fallback_lang));
                 }
             };
             // Seen again: written back at most once a minute, to keep answers small.
-            if now - stored.seen >= 60 {
+            if now - stored.seen >= 60_000 {
                 let _ = session.insert(KEY, Stored { seen: now, ..stored.clone() });
             }
             let lang = super::view::lang_of(&req);

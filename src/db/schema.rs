@@ -36,6 +36,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         lang -> Nullable<Text>,
+        console_signed_out_at -> Nullable<Timestamp>,
     }
 }
 

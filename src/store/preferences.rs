@@ -1,9 +1,11 @@
-//! What a person chose for themselves: the console's language.
+//! What a person chose for themselves in the console: its language, and
+//! signing out (which ends every console session they began before).
 
 use diesel::prelude::*;
 
 use crate::db::schema::users;
 use crate::db::DbConn;
+use crate::domain::time::Timestamp;
 use crate::i18n::Lang;
 
 pub fn lang(conn: &mut DbConn, user_id: i64) -> QueryResult<Option<Lang>> {
@@ -14,5 +16,11 @@ pub fn lang(conn: &mut DbConn, user_id: i64) -> QueryResult<Option<Lang>> {
 
 pub fn set_lang(conn: &mut DbConn, user_id: i64, lang: Lang) -> QueryResult<()> {
     diesel::update(users::table.find(user_id)).set(users::lang.eq(lang.tag())).execute(conn)?;
+    Ok(())
+}
+
+/// Every console session of the person begun before `at` is over.
+pub fn sign_out_console(conn: &mut DbConn, user_id: i64, at: Timestamp) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id)).set(users::console_signed_out_at.eq(at)).execute(conn)?;
     Ok(())
 }

@@ -522,10 +522,8 @@ fn console_matrix(f: &Fixture) -> Vec<Row> {
         page(M::GET, "/console/lang/{tag}", everyone(303))
             .public()
             .at("/console/lang/zh-CN?next=/console/".into()),
-        // A signed-in person's pages. Signing out answers with a cookie
-        // that ends the session; the caller's copy is kept for the rows after.
+        // A signed-in person's pages.
         page(M::GET, "/console/", console_signed_in(200)),
-        page(M::POST, "/console/logout", console_signed_in(303)).form(&[]),
         // A manager's pages: the own branch only.
         page(M::GET, "/console/campaigns/{id}", console_managers(200))
             .ids(&[f.nominating])
@@ -563,6 +561,9 @@ fn console_matrix(f: &Fixture) -> Vec<Row> {
         page(M::POST, "/console/rounds/{id}/entries/{nomination_id}", console_reviewer(303))
             .ids(&[running, f.running_entry])
             .form(&[(&score, "7"), ("comment", "网页评分"), ("action", "save")]),
+        // Last: signing out ends every console session of the caller on the
+        // server (console::signing_out_ends_the_session_on_the_server).
+        page(M::POST, "/console/logout", console_signed_in(303)).form(&[]),
     ]
 }
 

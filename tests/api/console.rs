@@ -18,6 +18,7 @@ on_both!(
     user_text_is_always_escaped,
     a_reviewer_scores_a_queue_with_save_and_next,
     a_password_change_ends_console_sessions,
+    signing_out_ends_the_session_on_the_server,
     the_chosen_language_follows_the_person,
     a_manager_sees_the_outcomes_once_published
 );
@@ -355,6 +356,24 @@ async fn a_password_change_ends_console_sessions(app: TestApp) {
     let res = browser.get("/console/campaigns/1").await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/console/login?next=/console/campaigns/1");
+}
+
+/// A cookie copied before signing out is worth nothing after it; signing in
+/// again starts a session that works.
+async fn signing_out_ends_the_session_on_the_server(app: TestApp) {
+    let (_, branch) = app.org("MC", "B1").await;
+    app.user("M1", Some(branch), &["manager"]).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in("M1").await;
+    let mut copy = browser.copy();
+    assert_eq!(copy.get("/console/").await.status, StatusCode::OK);
+    let token = browser.csrf("/console/").await;
+    let res = browser.post("/console/logout", &[("csrf", &token)]).await;
+    assert_eq!((res.status, location(&res)), (StatusCode::SEE_OTHER, "/console/login"));
+    let res = copy.get("/console/").await;
+    assert_eq!((res.status, location(&res)), (StatusCode::SEE_OTHER, "/console/login?next=/console/"));
+    browser.sign_in("M1").await;
+    assert_eq!(browser.get("/console/").await.status, StatusCode::OK);
 }
 
 async fn the_chosen_language_follows_the_person(app: TestApp) {

@@ -179,13 +179,14 @@ pub struct CsrfForm {
 }
 
 pub async fn logout(
+    state: web::Data<AppState>,
     req: HttpRequest,
     session: Session,
     signed: Signed,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
     signed.check_post(&req, &form.csrf)?;
-    session::sign_out(&session);
+    session::sign_out(&state, &session, &signed).await?;
     Ok(see_other("/console/login"))
 }
 

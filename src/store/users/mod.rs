@@ -40,6 +40,7 @@ struct UserRow {
     token_version: i32,
     created_at: Timestamp,
     updated_at: Timestamp,
+    console_signed_out_at: Option<Timestamp>,
 }
 
 /// An account as the API shows it (never with its hashes).
@@ -58,6 +59,9 @@ pub struct User {
     pub updated_at: Timestamp,
     #[serde(skip)]
     pub token_version: i32,
+    /// Console sessions begun before this are over (see `console::session`).
+    #[serde(skip)]
+    pub console_signed_out_at: Option<Timestamp>,
 }
 
 impl User {
@@ -87,6 +91,7 @@ impl User {
             created_at: row.created_at,
             updated_at: row.updated_at,
             token_version: row.token_version,
+            console_signed_out_at: row.console_signed_out_at,
         }
     }
 }

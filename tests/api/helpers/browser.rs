@@ -16,6 +16,11 @@ impl<'a> Browser<'a> {
         Browser { app, cookies: vec![] }
     }
 
+    /// Another browser holding a copy of this one's cookies (a stolen cookie).
+    pub fn copy(&self) -> Self {
+        Browser { app: self.app, cookies: self.cookies.clone() }
+    }
+
     pub fn cookie_header(&self) -> String {
         self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
     }

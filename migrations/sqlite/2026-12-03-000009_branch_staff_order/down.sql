@@ -1,0 +1,2 @@
+DROP INDEX users_branch;
+CREATE INDEX users_branch ON users (branch_id);
